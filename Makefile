@@ -1,0 +1,62 @@
+# Two commands set up a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test serve dev install install-test assets browser sample geodata bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+
+.stamp-install: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+.stamp-install-test: .stamp-install setup.cfg
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: .stamp-install assets
+
+install-test: .stamp-install-test assets browser
+
+# Third-party JS/CSS come from npm at install time (pinned by package-lock.json), never committed.
+assets: web/static/vendor/.stamp
+
+web/static/vendor/.stamp: package.json package-lock.json scripts/vendor_assets.py | .stamp-install
+	npm ci --ignore-scripts --no-audit --no-fund
+	$(BIN)/python scripts/vendor_assets.py
+	touch $@
+
+# A real Chromium for the browser tests (Debian's; Playwright's own download cannot run here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei; \
+	  else sudo apt-get update -q && sudo apt-get install -y -q chromium fonts-wqy-microhei; fi; }
+
+run: install
+	$(BIN)/yizhan serve --host $(HOST) --port $(PORT)
+
+dev: install
+	$(BIN)/flask --app 'web:create_app()' run --debug --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest -q
+
+sample: .stamp-install
+	$(BIN)/yizhan sample
+
+geodata: .stamp-install
+	$(BIN)/pip install -q -e '.[geodata]'
+	$(BIN)/yizhan build-geodata --city 370800
+
+bench: .stamp-install
+	$(BIN)/python scripts/bench_nearest.py
+	$(BIN)/python scripts/bench_http.py
+	$(BIN)/python scripts/bench_coverage.py
+
+clean:
+	rm -rf $(VENV) .stamp-* node_modules web/static/vendor

