@@ -147,7 +147,9 @@ def check_opening_hours(text: Any, label: str) -> list[Problem]:
     try:
         parse_opening_hours(text)
     except ValueError as exc:
-        return [Problem(label, "opening_hours", text, f"OpenStreetMap opening_hours syntax ({exc})")]
+        problems = getattr(exc, "problems", None)
+        reason = problems[0].allowed if problems else str(exc)
+        return [Problem(label, "opening_hours", text, f"OpenStreetMap opening_hours syntax: {reason}")]
     return []
 
 

@@ -1,0 +1,409 @@
+"""Parse OpenStreetMap ``opening_hours`` values and tell whether a station is open at a given time.
+
+Supported: the subset of the OSM specification (wiki.openstreetmap.org/wiki/Key:opening_hours/
+specification) that stations use. ``24/7``; months ``Jan-Mar``, ``Nov-Feb``, ``Jan,Jul`` (optionally
+followed by ``:``); days ``Mo-Fr``, ``Sa,Su``, ``Mo-We,Fr``, wrap-around ``Fr-Mo`` and ``PH``
+(Chinese statutory public holidays, from the ``holidays`` package); times ``08:00-18:00``, several per
+rule ``08:00-12:00,14:00-18:00``, ``24:00`` as an end, past midnight ``22:00-02:00`` (selected by the
+day it starts on); ``off`` / ``closed`` / ``open``. A rule without days applies every day; a rule
+without times, all day.
+
+A rule after ``;`` replaces earlier rules on the days it selects; a rule after ``,`` (allowed after a
+complete rule: ``Mo-Fr 08:00-12:00, We 14:00-16:00``) adds to them. As in opening_hours.js, the
+reference implementation, a ``;`` rule for a day also replaces the small hours of the previous
+evening's span (``Fr 22:00-02:00; Sa 10:00-18:00`` is closed at Saturday 01:00; ``, Sa`` keeps it),
+and an ``off`` rule with times closes just those times. Anything else (``||``, comments, ``SH``,
+``sunrise``, dates, weeks, years) raises :class:`OpeningHoursError`. Times are Asia/Shanghai time.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import namedtuple
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import cached_property, lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+from .errors import Problem, ValidationError
+
+log = logging.getLogger(__name__)
+
+try:
+    SHANGHAI = ZoneInfo("Asia/Shanghai")
+except ZoneInfoNotFoundError:  # no tz database installed: fixed UTC+8 is exact since 1991
+    SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")  # index == date.weekday()
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+DAY_MIN = 24 * 60
+ALLOWED = ("allowed: '24/7'; days Mo Tu We Th Fr Sa Su and PH, as ranges or lists (Mo-Fr, Sa,Su, "
+           "Fr-Mo, Sa,Su,PH); months Jan-Dec (May-Sep); times HH:MM-HH:MM (08:00-12:00,14:00-18:00, "
+           "22:00-02:00, 18:00-24:00); 'off', 'closed' or 'open'; rules separated by '; '")
+
+
+class OpeningHoursError(ValidationError):
+    """An ``opening_hours`` value that cannot be parsed; the message quotes it and points at the fault.
+
+    Attributes
+    ----------
+    text : str
+        The whole value.
+    column : int
+        1-based position of the faulty part (one past the end if the text ended too soon).
+    token : str
+        The faulty part, or ``""`` at the end of the text.
+    reason : str
+        What is wrong, with a hint where one helps.
+    """
+
+    def __init__(self, text: str, column: int, token: str, reason: str):
+        self.text, self.column, self.token, self.reason = text, column, token, reason
+        where = f"column {column} ({token!r})" if token else f"column {column} (end of text)"
+        super().__init__(Problem("-", "opening_hours", text, f"{where}: {reason}; {ALLOWED}"))
+
+
+# ---------------------------------------------------------------- tokens
+_Token = namedtuple("_Token", "kind value text pos")  # kind: always time day ph month mod - , ; :
+_TOKEN = re.compile(r"\s*(?:(?P<always>24/7)|(?P<time>[0-9]+:[0-9]+)|(?P<num>[0-9]+)"
+                    r"|(?P<word>[^\W\d_]+)|(?P<punct>\|\||[-,;:])|(?P<other>\S))")
+_KEYWORDS = {**{d: ("day", i) for i, d in enumerate(WEEKDAYS)}, "PH": ("ph", None),
+             **{m: ("month", i + 1) for i, m in enumerate(MONTHS)},
+             "off": ("mod", True), "closed": ("mod", True), "open": ("mod", False)}  # value: closes?
+_CHAR_HINTS = {**{c: f"use the ASCII {a!r}" for c, a in zip("；，：－–—~～", ";,:-----")},
+               '"': "comments are not supported", "+": "open ends ('+') are not supported",
+               "[": "nth weekdays (Mo[1]) are not supported", "/": "intervals are not supported"}
+_UNSUPPORTED = {"SH", "unknown", "sunrise", "sunset", "dawn", "dusk", "week", "easter"}
+
+
+def _word_hint(word: str) -> str:
+    if word in _UNSUPPORTED:
+        return f"{word!r} is not supported"
+    same = [k for k in _KEYWORDS if k.lower() == word.lower()]
+    title = word[:1].upper() + word[1:].lower()
+    if same:
+        return f"unknown word; names are case-sensitive, write {same[0]!r}"
+    if title[:2] in WEEKDAYS or title[:3] in MONTHS:
+        short = title[:2] if title[:2] in WEEKDAYS else title[:3]
+        return f"unknown word; use two-letter days and three-letter months, such as {short!r}"
+    return "unknown word"
+
+
+def _token(text: str, match: re.Match) -> _Token:
+    kind = match.lastgroup
+    raw, pos = match[kind], match.start(kind)
+    reason = None
+    if kind in ("always", "punct") and raw != "||":
+        return _Token(raw if kind == "punct" else kind, None, raw, pos)
+    if kind == "time":
+        hour, minute = (int(n) for n in raw.split(":"))
+        if not re.fullmatch(r"[0-9]{2}:[0-9]{2}", raw):
+            reason = "write times as HH:MM, two digits each, e.g. 08:00"
+        elif hour > 24 or minute > 59 or (hour == 24 and minute):
+            reason = ("no such time: hours are 00-23 (24:00 only as an end), minutes 00-59; "
+                      "write spans past midnight as 22:00-02:00")
+        else:
+            return _Token("time", hour * 60 + minute, raw, pos)
+    elif kind == "word":
+        if raw in _KEYWORDS:
+            return _Token(*_KEYWORDS[raw], raw, pos)
+        reason = _word_hint(raw)
+    elif kind == "num":
+        reason = "bare number: times are HH:MM; dates (Dec 25), weeks and years are not supported"
+    elif raw == "||":
+        reason = "fallback rules ('||') are not supported; separate rules with ';'"
+    raise OpeningHoursError(text, pos + 1, raw, reason or _CHAR_HINTS.get(raw, "unexpected character"))
+
+
+# ---------------------------------------------------------------- rules and parser
+def _within(x: int, first: int, last: int) -> bool:
+    """``first <= x <= last`` on a cycle, so that Fr-Mo and Nov-Feb wrap around."""
+    return first <= x <= last if first <= last else (x >= first or x <= last)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    months: tuple = ()  # ((first, last), ...) with 1 = Jan; () = every month
+    days: tuple = ()  # ((first, last), ...) with 0 = Mo, or "PH"; () = every day
+    spans: tuple = ((0, DAY_MIN),)  # (start, end) minutes; end > DAY_MIN runs into the next day
+    timed: bool = False  # times were written (otherwise: all day)
+    closed: bool = False
+    additional: bool = False  # follows ',' rather than ';'
+    always: bool = False  # 24/7
+
+    def covers(self, key: tuple) -> bool:
+        """Whether the rule selects a day described by ``(month, weekday, is_public_holiday)``."""
+        month, weekday, is_ph = key
+        if self.months and not any(_within(month, a, b) for a, b in self.months):
+            return False
+        return not self.days or any(is_ph if d == "PH" else _within(weekday, *d) for d in self.days)
+
+
+_AFTER_RULE = {
+    "-": "'-' must join two days, months or times",
+    ":": "':' may only follow months, as in 'Jan-Mar: 08:00-18:00'",
+    "time": "separate several times with ',' (08:00-12:00,14:00-18:00) or rules with '; '",
+    "month": "months come first in a rule (May-Sep Mo-Fr 06:00-20:00)",
+    "always": "'24/7' is a rule of its own; for whole days write e.g. 'Mo-Fr'",
+}
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text, self.i = text, 0
+        self.tokens = [_token(text, m) for m in _TOKEN.finditer(text)]
+
+    def kind(self, ahead: int = 0) -> str | None:
+        j = self.i + ahead
+        return self.tokens[j].kind if j < len(self.tokens) else None
+
+    def take(self, kind: str | None = None, reason: str = "") -> _Token:
+        if kind is not None and self.kind() != kind:
+            raise self.fail(reason)
+        self.i += 1
+        return self.tokens[self.i - 1]
+
+    def fail(self, reason: str, tok: _Token | None = None) -> OpeningHoursError:
+        tok = tok or (self.tokens[self.i] if self.i < len(self.tokens) else None)
+        if tok is None:
+            return OpeningHoursError(self.text, len(self.text.rstrip()) + 1, "", reason)
+        return OpeningHoursError(self.text, tok.pos + 1, tok.text, reason)
+
+    def parse(self) -> tuple[_Rule, ...]:
+        if not self.tokens:
+            raise self.fail("the value is empty; write e.g. 'Mo-Fr 08:00-18:00' or '24/7'")
+        rules = [self.rule(additional=False)]
+        while self.i < len(self.tokens):
+            sep = self.take()
+            if sep.kind not in (";", ","):
+                raise self.fail(_AFTER_RULE.get(sep.kind, "expected '; ' before the next rule"), sep)
+            if self.kind() is None:
+                raise self.fail(f"nothing after {sep.text!r}; remove it", sep)
+            rules.append(self.rule(additional=sep.kind == ","))
+        return tuple(rules)
+
+    def rule(self, additional: bool) -> _Rule:
+        months = days = spans = ()
+        always = self.kind() == "always"
+        if always:
+            self.take()
+        else:
+            months = self.selectors("month", ("month",)) if self.kind() == "month" else ()
+            if months and self.kind() == ":":
+                self.take()
+            days = self.selectors("day", ("day", "ph")) if self.kind() in ("day", "ph") else ()
+            spans = self.times() if self.kind() == "time" else ()
+        closed = self.take().value if self.kind() == "mod" else None
+        if not (always or months or days or spans or closed is not None):
+            raise self.fail("expected a rule: days, times, '24/7' or 'off'")
+        return _Rule(months, days, spans or ((0, DAY_MIN),), bool(spans), bool(closed), additional,
+                     always)
+
+    def selectors(self, kind: str, kinds: tuple) -> tuple:
+        """A list of months or of days (and PH), each alone or as a range: ``Mo-We,Fr,PH``."""
+        items = []
+        while True:
+            tok = self.take()
+            if tok.kind == "ph" and self.kind() == "-":
+                raise self.fail("PH cannot be part of a range; list it: Sa,Su,PH")
+            if self.kind() == "-":
+                self.take()
+                items.append((tok.value, self.take(kind, f"expected a {kind} after '-'").value))
+            else:
+                items.append("PH" if tok.kind == "ph" else (tok.value, tok.value))
+            if self.kind() != ",":
+                return tuple(items)
+            self.take()
+            if self.kind() not in kinds:
+                raise self.fail(f"expected another {' or '.join(kinds).replace('ph', 'PH')} after ','")
+
+    def times(self) -> tuple:
+        """Time spans ``08:00-12:00,14:00-18:00`` as (start, end) minutes after the day's midnight."""
+        spans = []
+        while True:
+            start = self.take()
+            self.take("-", "a time needs an end: HH:MM-HH:MM")
+            end = self.take("time", "expected an end time after '-'")
+            if start.value >= DAY_MIN:
+                raise self.fail("24:00 can only end a span; start at 00:00", start)
+            if end.value == start.value:
+                raise self.fail("span starts and ends at the same time; all day is 00:00-24:00", end)
+            # past midnight (22:00-02:00): the span belongs to the day it starts on
+            spans.append((start.value, end.value + (DAY_MIN if end.value < start.value else 0)))
+            if self.kind() != "," or self.kind(1) != "time":
+                return tuple(spans)
+            self.take()
+
+
+# ---------------------------------------------------------------- evaluation
+_CN_HOLIDAYS = holidays.country_holidays("CN")
+_HOLIDAYS_LOCK = threading.Lock()  # the package fills in a year's dates on its first lookup
+
+
+def is_public_holiday(day: date) -> bool:
+    """Whether ``day`` is a Chinese statutory public holiday (False for years the package lacks)."""
+    try:
+        with _HOLIDAYS_LOCK:
+            return day in _CN_HOLIDAYS
+    except Exception:  # noqa: BLE001 - a gap in the calendar must not break opening hours
+        log.warning("no public-holiday data for %s; treating it as a working day", day)
+        return False
+
+
+def now_shanghai() -> datetime:
+    """The current time as an aware datetime in Asia/Shanghai."""
+    return datetime.now(SHANGHAI)
+
+
+def _local(at: datetime) -> datetime:
+    """Naive Asia/Shanghai wall-clock time of ``at`` (naive input already is Shanghai time)."""
+    if not isinstance(at, datetime):
+        raise TypeError(f"expected a datetime, got {at!r}")
+    return at.astimezone(SHANGHAI).replace(tzinfo=None) if at.tzinfo else at
+
+
+def _day_key(day: date) -> tuple:
+    return day.month, day.weekday(), is_public_holiday(day)
+
+
+def _merge(spans: list) -> tuple:
+    out: list = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(e, out[-1][1]))
+        else:
+            out.append((s, e))
+    return tuple(out)
+
+
+def _cut(spans: tuple, s: int, e: int) -> tuple:
+    return tuple(p for a, b in spans for p in ((a, min(b, s)), (max(a, e), b)) if p[0] < p[1])
+
+
+class OpeningHours:
+    """A parsed ``opening_hours`` value, e.g. ``OpeningHours("Mo-Fr 08:00-18:00; PH off")``.
+
+    Parameters
+    ----------
+    text : str
+        The OSM ``opening_hours`` value.
+
+    Raises
+    ------
+    OpeningHoursError
+        If ``text`` is not a string or not in the supported syntax (see the module docstring).
+    """
+
+    def __init__(self, text: str):
+        if not isinstance(text, str):
+            raise OpeningHoursError(repr(text), 1, "", f"expected a string, got {type(text).__name__}")
+        self.text = text
+        self.rules = _Parser(text).parse()
+        self._days: dict[tuple, tuple] = {}  # (key of a day, key of the day before) -> open spans
+
+    def __repr__(self) -> str:
+        return f"OpeningHours({self.text!r})"
+
+    def _evaluate(self, today: tuple, yesterday: tuple) -> tuple:
+        """Open (start, end) minute spans within a day, from its key and the day before's."""
+        spans: tuple = ()
+        for rule in self.rules:
+            on_today, on_yesterday = rule.covers(today), rule.covers(yesterday)
+            parts = [(s, min(e, DAY_MIN)) for s, e in rule.spans] if on_today else []
+            parts += [(0, e - DAY_MIN) for s, e in rule.spans if e > DAY_MIN] if on_yesterday else []
+            if rule.closed:
+                for s, e in parts:
+                    spans = _cut(spans, s, e)
+                continue
+            if on_today and not rule.additional:
+                spans = ()  # a ';' rule replaces earlier rules on the days it selects
+            spans = _merge([*spans, *parts])
+        return spans
+
+    def _spans_on(self, day: date) -> tuple:
+        key = (_day_key(day), _day_key(day - timedelta(days=1)))
+        if key not in self._days:
+            self._days[key] = self._evaluate(*key)
+        return self._days[key]
+
+    def is_open(self, at: datetime) -> bool:
+        """Whether open at ``at`` (naive: Asia/Shanghai time; aware: converted). Ends are exclusive."""
+        local = _local(at)
+        minute = local.hour * 60 + local.minute
+        return any(s <= minute < e for s, e in self._spans_on(local.date()))
+
+    @cached_property
+    def is_24_7(self) -> bool:
+        """Whether open at every moment, however written (``24/7``, ``Mo-Su 00:00-24:00``...)."""
+        keys = [(m, w, ph) for m in range(1, 13) for w in range(7) for ph in (False, True)]
+        return all(self._evaluate(t, y) == ((0, DAY_MIN),) for t in keys for y in keys
+                   if y[1] == (t[1] - 1) % 7 and y[0] in (t[0], (t[0] - 2) % 12 + 1))
+
+    def next_change(self, at: datetime, horizon_days: int = 400) -> datetime | None:
+        """The first moment after ``at`` when open/closed flips; None if none within the horizon.
+
+        Naive in, naive out (Shanghai time); aware in, aware out (in Asia/Shanghai).
+        """
+        local = _local(at)
+        state = self.is_open(local)
+        for offset in range(horizon_days + 1):
+            day = local.date() + timedelta(days=offset)
+            for minute in sorted({0, *(m for span in self._spans_on(day) for m in span)} - {DAY_MIN}):
+                moment = datetime.combine(day, time()) + timedelta(minutes=minute)
+                if moment > local and self.is_open(moment) != state:
+                    return moment.replace(tzinfo=SHANGHAI) if at.tzinfo else moment
+        return None
+
+    def describe(self, lang: str = "zh") -> str:
+        """Hours for display, e.g. ``周一至周五 08:00-18:00；法定节假日 休息``; ``lang``: zh or en."""
+        if lang not in _WORDS:
+            raise ValueError(f"lang must be one of {sorted(_WORDS)}, got {lang!r}")
+        w = _WORDS[lang]
+        return "".join((w["add_sep"] if r.additional else w["rule_sep"]) * (i > 0) + _describe(r, w)
+                       for i, r in enumerate(self.rules))
+
+
+_WORDS = {
+    "zh": {"days": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"), "to": "至", "list": "、",
+           "months": tuple(f"{m}月" for m in range(1, 13)), "PH": "法定节假日", "every": "每天",
+           "all_day": "全天", "off": "休息", "24/7": "全天24小时开放", "spill": "{}-次日{}",
+           "rule_sep": "；", "add_sep": "，"},
+    "en": {"days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "to": "-", "list": ", ",
+           "months": MONTHS, "PH": "public holidays", "every": "daily", "all_day": "all day",
+           "off": "closed", "24/7": "open 24/7", "spill": "{}-{} (next day)",
+           "rule_sep": "; ", "add_sep": ", "},
+}
+
+
+def _describe(rule: _Rule, w: dict) -> str:
+    def names(items: tuple, table: tuple, base: int) -> str:
+        return w["list"].join(w["PH"] if p == "PH" else table[p[0] - base] if p[0] == p[1]
+                              else f"{table[p[0] - base]}{w['to']}{table[p[1] - base]}" for p in items)
+
+    def hhmm(minute: int) -> str:
+        return f"{minute // 60 % 24:02d}:{minute % 60:02d}" if minute != DAY_MIN else "24:00"
+
+    words = [w["24/7"]] if rule.always else []
+    words += [names(rule.months, w["months"], 1)] if rule.months else []
+    words += [names(rule.days, w["days"], 0)] if rule.days else []
+    words += [] if rule.always or rule.months or rule.days else [w["every"]]
+    if rule.timed:
+        words.append(",".join(f"{hhmm(s)}-{hhmm(e)}" if e <= DAY_MIN else
+                              w["spill"].format(hhmm(s), hhmm(e)) for s, e in rule.spans))
+    elif not (rule.closed or rule.always):
+        words.append(w["all_day"])
+    return " ".join(words + ([w["off"]] if rule.closed else []))
+
+
+@lru_cache(maxsize=4096)
+def parse_opening_hours(text: str) -> OpeningHours:
+    """Parse ``text`` into an :class:`OpeningHours` (cached: the same text gives the same object)."""
+    return OpeningHours(text)
+
+
+def is_open(text: str, at: datetime) -> bool:
+    """Whether ``text`` (an ``opening_hours`` value) says open at ``at``; parsing is cached."""
+    return parse_opening_hours(text).is_open(at)

@@ -1,0 +1,82 @@
+"""The `yizhan` command line."""
+import json
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+from geographiclib.geodesic import Geodesic
+
+from stations.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIONS = ROOT / "geodata" / "stations.geojson"
+COUNTIES = ROOT / "geodata" / "counties.geojson"
+
+
+def brute_force_nearest(lat, lon, k):
+    """Independent: geographiclib over every open station in the bundled file."""
+    data = json.loads(STATIONS.read_text(encoding="utf-8"))
+    rows = []
+    for f in data["features"]:
+        if f["properties"]["status"] != "open":
+            continue
+        slon, slat = f["geometry"]["coordinates"]
+        rows.append((Geodesic.WGS84.Inverse(lat, lon, slat, slon)["s12"], f["properties"]["id"]))
+    return sorted(rows)[:k]
+
+
+def test_nearest_json_shape_and_results():
+    result = CliRunner().invoke(main, ["nearest", "--lat", "35.41", "--lon", "116.59", "-k", "5", "--json",
+                                       "--stations", str(STATIONS), "--counties", str(COUNTIES)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["query"] == {"lat": 35.41, "lon": 116.59}
+    expected = brute_force_nearest(35.41, 116.59, 5)
+    assert [r["id"] for r in payload["results"]] == [i for _, i in expected]
+    for r, (d, _) in zip(payload["results"], expected):
+        assert abs(r["distance_m"] - d) < 0.1
+        assert set(r) == {"id", "name", "kind", "lon", "lat", "distance_m", "county_code", "status",
+                          "amenities", "opening_hours"}
+
+
+def test_nearest_text_and_bad_input():
+    runner = CliRunner()
+    ok = runner.invoke(main, ["nearest", "--lat", "35.41", "--lon", "116.59", "-k", "2", "--stations", str(STATIONS)])
+    assert ok.exit_code == 0 and ok.output.startswith("1.")
+    bad = runner.invoke(main, ["nearest", "--lat", "135.41", "--lon", "116.59", "--stations", str(STATIONS)])
+    assert bad.exit_code == 1 and "135.41" in bad.output
+    bad_kind = runner.invoke(main, ["nearest", "--lat", "35", "--lon", "116", "--kind", "spa"])
+    assert bad_kind.exit_code == 2 and "spa" in bad_kind.output
+
+
+def test_validate_lists_every_problem(tmp_path):
+    data = json.loads(STATIONS.read_text(encoding="utf-8"))
+    data["features"][0]["properties"]["kind"] = "spa"
+    data["features"][5]["properties"]["amenities"] = ["jacuzzi"]
+    data["features"][9]["geometry"]["coordinates"] = [121.47, 31.23]
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(main, ["validate", str(bad), "--counties", str(COUNTIES)])
+    assert result.exit_code == 1
+    ids = [f["properties"]["id"] for f in data["features"]]
+    assert "3 problem(s)" in result.output
+    for i, field in ((0, "kind"), (5, "amenities"), (9, "geometry.coordinates")):
+        assert f"{ids[i]}: field '{field}'" in result.output
+    good = CliRunner().invoke(main, ["validate", str(STATIONS)])
+    assert good.exit_code == 0, good.output
+
+
+def test_sample_writes_a_valid_file(tmp_path):
+    out = tmp_path / "s.geojson"
+    result = CliRunner().invoke(main, ["sample", "--stations", str(out), "--counties", str(COUNTIES)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text(encoding="utf-8"))["features"] == json.loads(
+        STATIONS.read_text(encoding="utf-8"))["features"]
+
+
+def test_stations_path_from_environment(tmp_path, monkeypatch):
+    copy = tmp_path / "copy.geojson"
+    shutil.copy(STATIONS, copy)
+    monkeypatch.setenv("YIZHAN_STATIONS_PATH", str(copy))
+    result = CliRunner().invoke(main, ["validate"])
+    assert result.exit_code == 0 and str(copy) in result.output
