@@ -144,6 +144,71 @@ def build_geodata(city, out):
 
 
 @main.command()
+@click.option("--radius", "radius_m", type=float, default=1000, show_default=True,
+              help="Service radius in metres (100 to 20,000).")
+@click.option("--county", default=None, help="One county's adcode, e.g. 370883.")
+@click.option("--demand", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Demand points: GeoJSON or CSV with lon, lat, weight (WGS-84).")
+@click.option("--candidates", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Candidate sites for new stations: GeoJSON or CSV with lon, lat.")
+@click.option("--new-sites", type=int, default=0, show_default=True, help="Suggest this many new stations.")
+@click.option("--exact", is_flag=True, help="Solve the siting problem exactly (PuLP/CBC; slower).")
+@click.option("--include-planned", is_flag=True, help="Count stations under construction and planned.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table",
+              show_default=True)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@stations_option
+@counties_option
+def coverage(radius_m, county, demand, candidates, new_sites, exact, include_planned, fmt, lang,
+             stations_path, counties_path):
+    """Coverage by county: covered share, worst case, targets, suggested new sites."""
+    from .coverage import analyse
+    from .report import to_csv, to_text_table
+
+    try:
+        store = open_store(stations_path, counties_path)
+        demand_layer = candidate_layer = None
+        if demand:
+            from .demand import load_demand
+            demand_layer = load_demand(demand)
+        if candidates:
+            from .demand import load_candidates
+            candidate_layer = load_candidates(candidates)
+        with click.progressbar(length=1, label="analysing", file=sys.stderr) as bar:
+            def progress(done, total, label):
+                bar.length = total
+                bar.label = str(label)
+                bar.update(done - bar.pos)
+
+            result = analyse(store.counties, store.all(), radius_m=radius_m, include_planned=include_planned,
+                             demand=demand_layer, new_sites=new_sites, candidates=candidate_layer,
+                             exact=exact, county=county, progress=progress)
+    except (YizhanError, ValueError) as exc:
+        fail(exc)
+    data = result.to_dict()
+    for layer, name in ((data.get("demand"), "demand"), (data.get("candidates"), "candidates")):
+        skipped = (layer or {}).get("skipped") or []
+        for p in skipped:
+            click.echo(f"{name}: skipped {p['record']}: field {p['field']!r} = {p['value']!r}: {p['allowed']}",
+                       err=True)
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif fmt == "geojson":
+        gaps = result.gaps_geojson()
+        for s in data["suggestions"]:
+            gaps["features"].append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+                                     "properties": {"suggestion": True, **s}})
+        click.echo(json.dumps(gaps, ensure_ascii=False))
+    elif fmt == "csv":
+        sys.stdout.buffer.write(to_csv(data, lang))
+        sys.stdout.flush()
+    else:
+        click.echo(to_text_table(data, lang))
+        for i, s in enumerate(data["suggestions"], 1):
+            click.echo(f"new site {i}: lon {s['lon']:.6f} lat {s['lat']:.6f} county {s['county_code']} gain {s['gain']:.3f}")
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)

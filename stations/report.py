@@ -1,0 +1,113 @@
+"""Tabular coverage reports: the per-county table as rows, CSV (UTF-8 with BOM for Excel) and XLSX.
+
+Shared by the ``yizhan coverage`` command and the planner page's downloads.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+# (key, Chinese header, English header); values come from CoverageResult.to_dict() rows.
+COLUMNS = [
+    ("adcode", "行政区划代码", "adcode"),
+    ("name", "县市区", "county"),
+    ("stations", "站点总数", "sites"),
+    ("rest_stations", "驿站数", "rest stations"),
+    ("area_km2", "面积(km²)", "area (km²)"),
+    ("population", "常住人口", "population"),
+    ("rest_per_100km2", "每百平方公里驿站", "rest stations per 100 km²"),
+    ("rest_per_100k_residents", "每十万人驿站", "rest stations per 100k residents"),
+    ("covered_share_pct", "覆盖率(%)", "covered share (%)"),
+    ("worst_case_km", "最远距离(km)", "worst case (km)"),
+    ("rest_target", "驿站目标", "rest station target"),
+    ("rest_progress_pct", "目标完成(%)", "target progress (%)"),
+    ("bases", "疗休养基地", "convalescence bases"),
+    ("covered_share_after_pct", "新增后覆盖率(%)", "covered share after new sites (%)"),
+]
+
+
+def _pct(value: Any) -> float | None:
+    return None if value is None else round(value * 100, 2)
+
+
+def table_rows(result: dict[str, Any], include_city: bool = True) -> list[dict[str, Any]]:
+    """One flat row per county (and a city total row) from ``CoverageResult.to_dict()``."""
+    rows = []
+    entries = list(result["counties"])
+    if include_city:
+        city = dict(result["city"], adcode="", name="全市合计 / city")
+        entries.append(city)
+    for c in entries:
+        target = c.get("target") or {}
+        rest_t = target.get("rest_stations") or {}
+        bases = (target.get("convalescence_bases") or {}).get("actual")
+        rows.append({
+            "adcode": c.get("adcode", ""), "name": c.get("name", ""),
+            "stations": c.get("stations"), "rest_stations": c.get("rest_stations"),
+            "area_km2": c.get("area_km2"), "population": c.get("population"),
+            "rest_per_100km2": c.get("rest_per_100km2"),
+            "rest_per_100k_residents": c.get("rest_per_100k_residents"),
+            "covered_share_pct": _pct(c.get("covered_share")),
+            "worst_case_km": None if c.get("worst_case_m") is None else round(c["worst_case_m"] / 1000, 2),
+            "rest_target": rest_t.get("target"), "rest_progress_pct": _pct(rest_t.get("progress")),
+            "bases": bases, "covered_share_after_pct": _pct(c.get("covered_share_after")),
+        })
+    return rows
+
+
+def headers(lang: str = "zh") -> list[str]:
+    return [zh if lang == "zh" else en for _, zh, en in COLUMNS]
+
+
+def to_csv(result: dict[str, Any], lang: str = "zh") -> bytes:
+    """CSV in UTF-8 with a byte-order mark, so that Excel shows Chinese correctly."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(headers(lang))
+    for row in table_rows(result):
+        writer.writerow(["" if row[key] is None else row[key] for key, _, _ in COLUMNS])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(result: dict[str, Any], lang: str = "zh") -> bytes:
+    """An Excel workbook: the county table, then the suggested sites."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "覆盖分析" if lang == "zh" else "coverage"
+    ws.append([f"服务半径 {result['radius_m']:g} 米" if lang == "zh" else f"radius {result['radius_m']:g} m"])
+    ws.append(headers(lang))
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for row in table_rows(result):
+        ws.append([row[key] for key, _, _ in COLUMNS])
+    ws.freeze_panes = "C3"
+    for i, (_, zh, _) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = max(10, len(zh) * 2)
+    sug = wb.create_sheet("建议新站点" if lang == "zh" else "suggested sites")
+    sug.append(["序号", "经度(WGS-84)", "纬度(WGS-84)", "县市区代码", "新增覆盖"] if lang == "zh"
+               else ["rank", "lon (WGS-84)", "lat (WGS-84)", "county", "gain"])
+    for i, s in enumerate(result.get("suggestions") or [], start=1):
+        sug.append([i, s["lon"], s["lat"], s.get("county_code"), s.get("gain")])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def to_text_table(result: dict[str, Any], lang: str = "zh") -> str:
+    """A plain-text table for the terminal."""
+    keys = ["adcode", "name", "rest_stations", "area_km2", "rest_per_100km2", "covered_share_pct",
+            "worst_case_km", "rest_target", "rest_progress_pct", "covered_share_after_pct"]
+    labels = {k: (zh if lang == "zh" else en) for k, zh, en in COLUMNS}
+    rows = table_rows(result)
+    cells = [[labels[k] for k in keys]] + [["" if r[k] is None else str(r[k]) for k in keys] for r in rows]
+
+    def width(text: str) -> int:  # CJK characters take two columns in a terminal
+        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+    widths = [max(width(row[i]) for row in cells) for i in range(len(keys))]
+    lines = ["  ".join(cell + " " * (w - width(cell)) for cell, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines)

@@ -1,0 +1,57 @@
+"""`yizhan coverage`: formats, bad input, skipped demand rows reported."""
+import csv
+import io
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from stations.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+ARGS = ["--stations", str(ROOT / "geodata" / "stations.geojson"),
+        "--counties", str(ROOT / "geodata" / "counties.geojson")]
+
+
+def run(*args):
+    return CliRunner().invoke(main, ["coverage", *args, *ARGS])
+
+
+def test_json_counties_add_up_to_city():
+    result = run("--radius", "2000", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["radius_m"] == 2000 and len(data["counties"]) == 11
+    assert sum(c["rest_stations"] for c in data["counties"]) == data["city"]["rest_stations"]
+    covered = sum(c["covered_share"] * c["area_km2"] for c in data["counties"])
+    assert abs(covered - data["city"]["covered_share"] * data["city"]["area_km2"]) < 0.01
+
+
+def test_one_county_csv_has_bom_and_chinese_headers():
+    result = CliRunner().invoke(main, ["coverage", "--county", "370883", "--format", "csv", *ARGS])
+    assert result.exit_code == 0, result.output
+    raw = result.stdout_bytes
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][1] == "县市区" and rows[1][1] == "邹城市"
+
+
+def test_bad_radius_and_county_are_named():
+    bad = run("--radius", "50")
+    assert bad.exit_code == 1 and "radius_m" in bad.output and "50" in bad.output
+    unknown = run("--county", "999999")
+    assert unknown.exit_code == 1 and "999999" in unknown.output
+
+
+def test_demand_rows_skipped_are_reported(tmp_path):
+    demand = tmp_path / "demand.csv"
+    demand.write_text("lon,lat,weight\n116.59,35.41,3\nabc,35.4,1\n116.6,35.42,-2\n", encoding="utf-8")
+    result = run("--demand", str(demand), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert "skipped" in result.stderr and "row 3" in result.stderr and "row 4" in result.stderr
+
+
+def test_table_lists_suggestions():
+    result = run("--new-sites", "3", "--county", "370811")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count("new site") == 3
