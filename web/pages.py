@@ -1,0 +1,364 @@
+"""HTML pages: the map (``/``), the directory (``/list``) and one page per station.
+
+Each view parses its parameters, asks ``stations`` (through ``web.state``) and renders a Jinja
+template; station fields reach the HTML only through autoescaping or ``tojson``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import segno
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
+
+from stations.errors import NotFound
+from stations.hours import parse_opening_hours
+from stations.model import AMENITIES, KINDS, STATUSES, Station
+
+from . import assets, i18n, maps
+from .params import MAX_K
+from .state import state
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("pages", __name__)
+
+TZ = ZoneInfo("Asia/Shanghai")
+WALK_SPEED_KMH = 4.5          # a steady walk; the estimate is for the straight line
+MAX_WALK_M = 10_000           # beyond this nobody walks: no walking time is shown
+NEAREST_K = 5
+# Filters offered on the map and the list: the amenities workers ask for first.
+FILTER_AMENITIES = ("drinking_water", "toilet", "microwave", "phone_charging", "ebike_charging")
+VISIBLE_STATUSES = tuple(s for s in STATUSES if s != "closed")
+
+
+@bp.record_once
+def _setup(setup_state) -> None:
+    maps.basemap_name(setup_state.app.config)  # an unknown BASEMAP fails at start-up, naming the choices
+    assets.init_app(setup_state.app)
+
+
+@bp.context_processor
+def _template_globals() -> dict[str, Any]:
+    lang = i18n.get_lang()
+    args = request.args.to_dict(flat=False)
+    args["lang"] = ["en" if lang == "zh" else "zh"]
+    here = url_for(request.endpoint, **(request.view_args or {})) if request.endpoint else "/"
+    return {
+        "lang": lang,
+        "html_lang": i18n.HTML_LANG[lang],
+        "t": lambda key, **kw: i18n.translate(key, lang, **kw),
+        "label": lambda vocab, key: i18n.label(vocab, key, lang),
+        "switch_url": here + "?" + urlencode(args, doseq=True),  # same page, other language
+        "city": current_app.config.get("CITY_NAME", ""),
+        "asset": lambda rel: assets.static_path(rel, current_app.static_url_path or "/static"),
+        "KINDS": KINDS, "STATUSES": STATUSES, "AMENITIES": AMENITIES,
+        "FILTER_AMENITIES": FILTER_AMENITIES,
+    }
+
+
+@bp.after_request
+def _after(response: Response) -> Response:
+    response = i18n.remember_lang(response)
+    if response.mimetype == "text/html":
+        response.vary.add("Cookie")
+    return assets.gzip_response(response)
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+def page_json(data: Any) -> Markup:
+    """JSON for a ``<script type="application/json">`` block: ``<``, ``>``, ``&``, ``'`` escaped."""
+    return Markup(htmlsafe_json_dumps(data, dumps=json.dumps, ensure_ascii=False, separators=(",", ":")))
+
+
+def now_shanghai() -> datetime:
+    return datetime.now(TZ)
+
+
+def open_state(station: Station, at: datetime) -> bool | None:
+    """True/False if the hours say so at ``at``; None when there are no (readable) hours."""
+    if not station.opening_hours:
+        return None
+    try:
+        return parse_opening_hours(station.opening_hours).is_open(at)
+    except ValueError:
+        log.warning("station %s: unreadable opening_hours %r", station.id, station.opening_hours)
+        return None
+
+
+def always_open(station: Station) -> bool:
+    if not station.opening_hours:
+        return False
+    try:
+        return parse_opening_hours(station.opening_hours).is_24_7
+    except ValueError:
+        return False
+
+
+def describe_hours(station: Station, lang: str) -> str:
+    if not station.opening_hours:
+        return ""
+    try:
+        return parse_opening_hours(station.opening_hours).describe(lang)
+    except ValueError:
+        return station.opening_hours
+
+
+def walk_minutes(distance_m: float) -> int:
+    """Minutes to walk a distance at ``WALK_SPEED_KMH`` (at least 1)."""
+    return max(1, math.ceil(distance_m / (WALK_SPEED_KMH * 1000 / 60)))
+
+
+def walk_text(distance_m: float, lang: str) -> str:
+    """"步行约 N 分钟" (hours and minutes from one hour on; "" beyond ``MAX_WALK_M``)."""
+    if distance_m > MAX_WALK_M:
+        return ""
+    minutes = walk_minutes(distance_m)
+    if minutes < 60:
+        return i18n.translate("walk_minutes", lang, n=minutes)
+    hours, rest = divmod(minutes, 60)
+    if rest == 0:
+        return i18n.translate("walk_hours_even", lang, h=hours)
+    return i18n.translate("walk_hours", lang, h=hours, m=rest)
+
+
+def format_distance(distance_m: float, lang: str) -> str:
+    if distance_m < 1000:
+        return i18n.translate("meters", lang, n=int(round(distance_m / 10.0) * 10) or int(round(distance_m)))
+    return i18n.translate("kilometers", lang, n=f"{distance_m / 1000:.1f}")
+
+
+def county_names() -> dict[str, str]:
+    counties = state().counties
+    return {code: counties.name(code) for code in counties.codes}
+
+
+def page_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL; ``PUBLIC_URL`` (e.g. https://yizhan.example.cn) wins over the request's host."""
+    public = (current_app.config.get("PUBLIC_URL") or "").rstrip("/")
+    if public:
+        return public + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
+
+
+def _float_arg(name: str, low: float, high: float) -> float | None:
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        abort(400, f"{name}={text!r} is not a number; allowed: a WGS-84 {name} from {low:g} to {high:g}")
+    if not math.isfinite(value) or not low <= value <= high:
+        abort(400, f"{name}={text!r} is out of range; allowed: a WGS-84 {name} from {low:g} to {high:g}")
+    return value
+
+
+def position_arg() -> tuple[float, float] | None:
+    """Optional ``?lat=&lon=`` (WGS-84) as (lon, lat); both or neither."""
+    lat = _float_arg("lat", -90, 90)
+    lon = _float_arg("lon", -180, 180)
+    if (lat is None) != (lon is None):
+        abort(400, "give both lat and lon (WGS-84 degrees), or neither")
+    return None if lat is None else (lon, lat)
+
+
+# ---- the map ----------------------------------------------------------------------------------
+
+@bp.get("/")
+def index():
+    lang = i18n.get_lang()
+    st = state()
+    config = current_app.config
+    crs = maps.display_crs(config)
+    static_url = current_app.static_url_path or "/static"
+    parts: maps.MapParts = st.cached(
+        ("pages.map", static_url),
+        lambda: maps.render_map(maps.build_map(config, st.counties, static_url)),
+    )
+    stations = st.store.all()
+    at = now_shanghai()
+    flags = {s.id: open_state(s, at) for s in stations}
+    records = maps.marker_records(stations, crs, flags, [s.id for s in stations if always_open(s)],
+                                  county_names(), {s.id: describe_hours(s, lang) for s in stations})
+    data = {
+        "config": {
+            "mapVar": parts.name, "crs": crs, "lang": lang, "k": NEAREST_K,
+            "walkSpeedKmh": WALK_SPEED_KMH, "maxWalkM": MAX_WALK_M, "nearestUrl": "/api/nearest",
+            "stationUrl": url_for("pages.station", station_id="__ID__"),
+            "maxK": MAX_K,  # what /api/nearest accepts
+        },
+        "strings": i18n.js_strings(lang),
+        "labels": {
+            "kind": {k: i18n.label("kind", k, lang) for k in KINDS},
+            "status": {k: i18n.label("status", k, lang) for k in STATUSES},
+            "amenity": {k: i18n.label("amenity", k, lang) for k in AMENITIES},
+        },
+        "stations": records,
+    }
+    return render_template(
+        "index.html", map_parts=parts, data_json=page_json(data), assets=assets.page_assets(static_url),
+        any_sample=any(s.sample for s in stations), count=len(records),
+    )
+
+
+# ---- one station ------------------------------------------------------------------------------
+
+def _get_station(station_id: str) -> Station:
+    try:
+        return state().store.get(station_id)
+    except NotFound:
+        abort(404, f"no station with id {station_id!r}")
+
+
+def qr_svg(url: str) -> str:
+    """An SVG QR code of ``url`` (error correction M: still reads with a scuffed print)."""
+    return segno.make(url, error="m", micro=False).svg_inline(
+        scale=4, border=2, dark="#000", light="#fff", omitsize=True, title=url)
+
+
+@bp.get("/stations/<station_id>")
+def station(station_id: str):
+    lang = i18n.get_lang()
+    s = _get_station(station_id)
+    origin = position_arg()
+    at = now_shanghai()
+    share_url = page_url("pages.station", station_id=s.id)
+    county = ""
+    if s.county_code and s.county_code in state().counties:
+        county = state().counties.name(s.county_code)
+    return render_template(
+        "station.html", s=s, county=county, links=maps.navigation_links(s, origin),
+        open_now=open_state(s, at), is_24_7=always_open(s), hours_text=describe_hours(s, lang),
+        now=at, share_url=share_url, qr=Markup(qr_svg(share_url)),  # segno output: our own markup
+        phone_uri=("tel:" + "".join(ch for ch in s.phone if ch.isdigit() or ch in "+-")) if s.phone else None,
+    )
+
+
+@bp.get("/stations/<station_id>/qr.svg")
+def station_qr(station_id: str):
+    s = _get_station(station_id)
+    buf = io.BytesIO()
+    segno.make(page_url("pages.station", station_id=s.id), error="m", micro=False).save(
+        buf, kind="svg", scale=8, border=4, dark="#000", light="#fff", xmldecl=True)
+    response = Response(buf.getvalue(), mimetype="image/svg+xml")
+    response.headers["Content-Disposition"] = f'inline; filename="{s.id}-qr.svg"'
+    return response
+
+
+# ---- the directory ----------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    station: Station
+    county: str
+    open_now: bool | None
+    is_24_7: bool
+    distance_m: float | None = None
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    kind: str | None
+    amenities: tuple[str, ...]
+    open_now: bool
+    h24: bool
+    q: str
+
+    @property
+    def active(self) -> bool:
+        return bool(self.kind or self.amenities or self.open_now or self.h24 or self.q)
+
+
+def list_filters() -> ListFilters:
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in KINDS:
+        abort(400, f"kind={kind!r} is unknown; allowed: {', '.join(KINDS)}")
+    amenities = []
+    for raw in request.args.getlist("amenity"):
+        for item in raw.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if item not in AMENITIES:
+                abort(400, f"amenity={item!r} is unknown; allowed: {', '.join(AMENITIES)}")
+            if item not in amenities:
+                amenities.append(item)
+    yes = ("1", "true", "yes", "on")
+    return ListFilters(kind=kind, amenities=tuple(amenities),
+                       open_now=request.args.get("open_now", "").lower() in yes,
+                       h24=request.args.get("h24", "").lower() in yes,
+                       q=(request.args.get("q") or "").strip()[:100])
+
+
+def matches(row: Row, f: ListFilters) -> bool:
+    s = row.station
+    if f.kind and s.kind != f.kind:
+        return False
+    if f.amenities and not set(f.amenities).issubset(s.amenities):
+        return False
+    if f.open_now and row.open_now is not True:
+        return False
+    if f.h24 and not row.is_24_7:
+        return False
+    if f.q:
+        needle = f.q.casefold()
+        hay = " ".join([s.name, s.address or "", row.county, s.host or "", s.id]).casefold()
+        if not all(part in hay for part in needle.split()):
+            return False
+    return True
+
+
+def group_by_county(rows: Iterable[Row]) -> list[tuple[str, list[Row]]]:
+    counties = state().counties
+    order = {code: i for i, code in enumerate(counties.codes)}
+    groups: dict[str | None, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row.station.county_code if row.station.county_code in order else None, []).append(row)
+    out = []
+    for code in sorted(groups, key=lambda c: order.get(c, len(order))):
+        name = counties.name(code) if code else i18n.translate("unknown_county", i18n.get_lang())
+        out.append((name, sorted(groups[code], key=lambda r: (r.station.kind != "rest_station", r.station.name))))
+    return out
+
+
+@bp.get("/list")
+def directory():
+    origin = position_arg()
+    filters = list_filters()
+    st = state()
+    names = county_names()
+    at = now_shanghai()
+    stations = [s for s in st.store.all() if s.status in VISIBLE_STATUSES]
+    rows: list[Row] = [Row(s, names.get(s.county_code or "", ""), open_state(s, at), always_open(s))
+                       for s in stations]
+    if origin is not None and rows:
+        hits = st.nearest_index().query(origin[0], origin[1], k=len(rows), statuses=VISIBLE_STATUSES)
+        distance = {h.station.id: h.distance_m for h in hits}
+        for row in rows:
+            row.distance_m = distance.get(row.station.id)
+        rows.sort(key=lambda r: (r.distance_m is None, r.distance_m or 0.0, r.station.id))
+    rows = [r for r in rows if matches(r, filters)]
+    return render_template(
+        "list.html", rows=rows, groups=None if origin else group_by_county(rows), origin=origin,
+        filters=filters, total=len(rows), now=at,
+        any_sample=any(r.station.sample for r in rows),
+        fmt_distance=format_distance, walk_text=walk_text,
+        clear_position_url=url_for("pages.directory", **{k: v for k, v in request.args.to_dict(flat=False).items()
+                                                          if k not in ("lat", "lon")}),
+    )
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return current_app.send_static_file("img/icon.svg")

@@ -1,0 +1,578 @@
+/* The map page: station markers, filters, "find the nearest station", search, tap-to-set.
+ *
+ * Data arrive as JSON in <script type="application/json" id="yz-data"> (config, UI strings,
+ * vocabulary labels, stations). Station fields are only ever put into the page with
+ * textContent / setAttribute / DOM properties, never as HTML. Positions sent to the API are
+ * WGS-84; positions drawn on the map are in config.crs ("gcj02" on AMap tiles).
+ */
+(function () {
+  "use strict";
+
+  var DATA = JSON.parse(document.getElementById("yz-data").textContent);
+  var C = DATA.config;
+  var S = DATA.strings;
+  var LABELS = DATA.labels;
+  var map = window[C.mapVar];
+  var $ = function (id) { return document.getElementById(id); };
+  var statusEl = $("status");
+  if (!map || !window.L) {
+    statusEl.textContent = S.api_error;
+    return;
+  }
+
+  // ---- coordinates: WGS-84 <-> GCJ-02 (the formula of stations/coords.py) ---------------
+  var A = 6378245.0;
+  var EE = 0.00669342162296594323;
+  var PI = Math.PI;
+
+  function outOfChina(lon, lat) {
+    return !(lon > 73.66 && lon < 135.05 && lat > 3.86 && lat < 53.55);
+  }
+
+  function gcjDelta(lon, lat) {
+    var x = lon - 105.0;
+    var y = lat - 35.0;
+    var common = (20.0 * Math.sin(6.0 * x * PI) + 20.0 * Math.sin(2.0 * x * PI)) * 2.0 / 3.0;
+    var dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * Math.sqrt(Math.abs(x));
+    dlat += common;
+    dlat += (20.0 * Math.sin(y * PI) + 40.0 * Math.sin(y / 3.0 * PI)) * 2.0 / 3.0;
+    dlat += (160.0 * Math.sin(y / 12.0 * PI) + 320.0 * Math.sin(y * PI / 30.0)) * 2.0 / 3.0;
+    var dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * Math.sqrt(Math.abs(x));
+    dlon += common;
+    dlon += (20.0 * Math.sin(x * PI) + 40.0 * Math.sin(x / 3.0 * PI)) * 2.0 / 3.0;
+    dlon += (150.0 * Math.sin(x / 12.0 * PI) + 300.0 * Math.sin(x / 30.0 * PI)) * 2.0 / 3.0;
+    var radlat = lat / 180.0 * PI;
+    var magic = 1.0 - EE * Math.sin(radlat) * Math.sin(radlat);
+    var sqrtmagic = Math.sqrt(magic);
+    dlat = (dlat * 180.0) / ((A * (1.0 - EE)) / (magic * sqrtmagic) * PI);
+    dlon = (dlon * 180.0) / (A / sqrtmagic * Math.cos(radlat) * PI);
+    return outOfChina(lon, lat) ? [0, 0] : [dlon, dlat];
+  }
+
+  function wgsToGcj(lon, lat) {
+    var d = gcjDelta(lon, lat);
+    return [lon + d[0], lat + d[1]];
+  }
+
+  function gcjToWgs(lon, lat) {  // fixed-point inverse, as in stations/coords.py
+    var w = [lon, lat];
+    for (var i = 0; i < 30; i++) {
+      var d = gcjDelta(w[0], w[1]);
+      var next = [lon - d[0], lat - d[1]];
+      var step = Math.max(Math.abs(next[0] - w[0]), Math.abs(next[1] - w[1]));
+      w = next;
+      if (step < 1e-12) break;
+    }
+    return w;
+  }
+
+  /** WGS-84 (lat, lon) -> an L.LatLng in the drawing CRS. */
+  function toMap(lat, lon) {
+    if (C.crs === "gcj02") {
+      var g = wgsToGcj(lon, lat);
+      return L.latLng(g[1], g[0]);
+    }
+    return L.latLng(lat, lon);
+  }
+
+  /** An L.LatLng in the drawing CRS -> WGS-84 {lat, lon}. */
+  function fromMap(latlng) {
+    if (C.crs === "gcj02") {
+      var w = gcjToWgs(latlng.lng, latlng.lat);
+      return { lat: w[1], lon: w[0] };
+    }
+    return { lat: latlng.lat, lon: latlng.lng };
+  }
+
+  // ---- small helpers ----------------------------------------------------------------------
+  function fmt(key, values) {
+    return String(S[key] || key).replace(/\{(\w+)\}/g, function (_, name) {
+      return values && values[name] !== undefined ? values[name] : "";
+    });
+  }
+
+  function formatDistance(m) {
+    if (m < 1000) return fmt("meters", { n: Math.round(m / 10) * 10 || Math.round(m) });
+    return fmt("kilometers", { n: (m / 1000).toFixed(1) });
+  }
+
+  function walkMinutes(m) {
+    return Math.max(1, Math.ceil(m / (C.walkSpeedKmh * 1000 / 60)));
+  }
+
+  function distanceText(m) {  // "直线 1.2 公里 · 步行约 16 分钟"
+    var walk = walkText(m);
+    return S.straight_line + " " + formatDistance(m) + (walk ? " · " + walk : "");
+  }
+
+  function walkText(m) {  // "步行约 N 分钟", or hours and minutes from one hour on; none when too far
+    if (m > C.maxWalkM) return "";
+    var minutes = walkMinutes(m);
+    if (minutes < 60) return fmt("walk_minutes", { n: minutes });
+    var h = Math.floor(minutes / 60);
+    var rest = minutes % 60;
+    return rest ? fmt("walk_hours", { h: h, m: rest }) : fmt("walk_hours_even", { h: h });
+  }
+
+  /** Create an element; text is set with textContent, attributes with setAttribute. */
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (key) {
+        var value = attrs[key];
+        if (value === null || value === undefined || value === false) return;
+        if (key === "text") node.textContent = value;
+        else if (key === "className") node.className = value;
+        else node.setAttribute(key, value === true ? "" : String(value));
+      });
+    }
+    (children || []).forEach(function (child) {
+      if (child) node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function token(value) {  // a safe CSS class fragment from a vocabulary key
+    return String(value).replace(/[^a-z0-9_-]/gi, "");
+  }
+
+  function setStatus(text, kind) {
+    statusEl.textContent = text || "";
+    statusEl.className = "status" + (kind ? " " + kind : "");
+  }
+
+  // ---- stations and markers ---------------------------------------------------------------
+  var GLYPHS = { rest_station: "驿", cultural_palace: "宫", convalescence_base: "疗" };
+  var byId = {};
+  DATA.stations.forEach(function (rec) { byId[rec.id] = rec; });
+
+  function pinIcon(rec, active) {
+    var cls = "yz-pin k-" + token(rec.kind) + " s-" + token(rec.status) + (active ? " active" : "");
+    return L.divIcon({
+      className: cls,
+      html: "<span>" + (GLYPHS[rec.kind] || "•") + "</span>",  // a constant glyph, no station data
+      iconSize: active ? [40, 40] : [30, 30],
+      iconAnchor: active ? [20, 20] : [15, 15],
+      popupAnchor: [0, active ? -18 : -14]
+    });
+  }
+
+  function stationUrl(rec) {
+    var url = C.stationUrl.replace("__ID__", encodeURIComponent(rec.id));
+    if (position) url += "?lat=" + position.lat.toFixed(6) + "&lon=" + position.lon.toFixed(6);
+    return url;
+  }
+
+  function amapUrl(rec) {  // AMap's navigation URI takes GCJ-02
+    var g = C.crs === "gcj02" ? [rec.lon, rec.lat] : wgsToGcj(rec.lon, rec.lat);
+    return "https://uri.amap.com/navigation?to=" + g[0].toFixed(6) + "," + g[1].toFixed(6) + "," +
+      encodeURIComponent(rec.name) + "&mode=walk&src=yizhan&callnative=1";
+  }
+
+  function openBadge(rec) {
+    if (rec.status !== "open") {
+      return el("span", { className: "badge status-" + token(rec.status), text: LABELS.status[rec.status] || rec.status });
+    }
+    if (rec.open === true) return el("span", { className: "badge open", text: S.open_now });
+    if (rec.open === false) return el("span", { className: "badge closed", text: S.closed_now });
+    return null;
+  }
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+
+  /** A pictogram from the page's sprite (<symbol id="i-NAME">). */
+  function icon(name) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("class", "ico");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var use = document.createElementNS(SVG_NS, "use");
+    use.setAttribute("href", "#i-" + token(name));
+    svg.appendChild(use);
+    return svg;
+  }
+
+  function amenityIcons(rec) {
+    var list = el("span", { className: "amen", role: "list", "aria-label": S.amenities });
+    rec.amenities.forEach(function (key) {
+      var lab = LABELS.amenity[key];
+      if (!lab) return;
+      list.appendChild(el("span", { className: "amen-icon", title: lab, "aria-label": lab, role: "listitem" }, [icon(key)]));
+    });
+    if (rec.h24) list.appendChild(el("span", { className: "amen-icon h24", title: S.open_24h, role: "listitem", text: "24h" }));
+    return list;
+  }
+
+  function popupContent(rec, distanceM) {
+    var body = el("div", { className: "yz-popup" }, [
+      el("h3", { text: rec.name }),
+      el("p", { className: "meta" }, [
+        el("span", { className: "kind", text: LABELS.kind[rec.kind] || rec.kind }), " ", openBadge(rec),
+        rec.sample ? el("span", { className: "badge sample", text: S.sample_data }) : null
+      ]),
+      distanceM !== undefined && distanceM !== null ? el("p", {
+        className: "distance",
+        text: distanceText(distanceM)
+      }) : null,
+      rec.address ? el("p", { className: "addr", text: rec.address + (rec.county ? "（" + rec.county + "）" : "") }) : null,
+      el("p", { className: "hours", text: rec.hours || S.hours_unknown }),
+      amenityIcons(rec),
+      el("p", { className: "links" }, [
+        el("a", { href: amapUrl(rec), className: "btn-nav amap", rel: "noopener", text: S.navigate_amap }),
+        rec.phone ? el("a", { href: "tel:" + rec.phone.replace(/[^0-9+-]/g, ""), className: "tel", "aria-label": S.phone + " " + rec.phone, text: "☎ " + rec.phone }) : null,
+        el("a", { href: stationUrl(rec), className: "more", text: S.details })
+      ])
+    ]);
+    return body;
+  }
+
+  var markers = {};
+  DATA.stations.forEach(function (rec) {
+    var marker = L.marker(L.latLng(rec.lat, rec.lon), {
+      icon: pinIcon(rec, false), title: rec.name, alt: rec.name, riseOnHover: true
+    });
+    marker.bindPopup(function () { return popupContent(rec, distances[rec.id]); }, { maxWidth: 280 });
+    marker.on("click", function () { selectResult(rec.id); });
+    marker.yzId = rec.id;
+    markers[rec.id] = marker;
+  });
+
+  if (map.options.maxZoom === undefined) map.setMaxZoom(19);  // no tile layer (BASEMAP=none) sets none
+  var cluster = L.markerClusterGroup({
+    showCoverageOnHover: false, maxClusterRadius: 45, disableClusteringAtZoom: 16, chunkedLoading: true
+  });
+  map.addLayer(cluster);
+
+  // ---- filters ------------------------------------------------------------------------------
+  var filtersForm = $("filters");
+
+  function currentFilters() {
+    var form = new FormData(filtersForm);
+    return {
+      kind: form.get("kind") || "",
+      amenities: form.getAll("amenity"),
+      h24: form.get("h24") === "1",
+      openNow: form.get("open_now") === "1"
+    };
+  }
+
+  function matches(rec, f) {
+    if (f.kind && rec.kind !== f.kind) return false;
+    for (var i = 0; i < f.amenities.length; i++) {
+      if (rec.amenities.indexOf(f.amenities[i]) < 0) return false;
+    }
+    if (f.h24 && !rec.h24) return false;
+    if (f.openNow && rec.open !== true) return false;
+    return true;
+  }
+
+  function applyFilters() {
+    var f = currentFilters();
+    var shown = DATA.stations.filter(function (rec) { return matches(rec, f); });
+    cluster.clearLayers();
+    cluster.addLayers(shown.map(function (rec) { return markers[rec.id]; }));
+    var n = (f.kind ? 1 : 0) + f.amenities.length + (f.h24 ? 1 : 0) + (f.openNow ? 1 : 0);
+    var badge = $("filter-count");
+    badge.hidden = n === 0;
+    badge.textContent = n ? String(n) : "";
+    return shown.length;
+  }
+
+  $("toggle-filters").addEventListener("click", function () {
+    filtersForm.hidden = !filtersForm.hidden;
+    this.setAttribute("aria-expanded", String(!filtersForm.hidden));
+  });
+
+  filtersForm.addEventListener("change", function () {
+    applyFilters();
+    if (searchInput.value.trim()) runSearch();
+    else if (position) findNearest();
+  });
+
+  // ---- the user's position -----------------------------------------------------------------
+  var position = null;       // WGS-84 {lat, lon}
+  var distances = {};        // station id -> metres, from the last nearest answer
+  var youPane = map.createPane("yz-you");  // above the station pins: "you are here" is never hidden
+  youPane.style.zIndex = 640;
+  var youLayer = L.layerGroup().addTo(map);
+  var highlight = null;
+  var picking = false;
+  var pickButton = $("pick");
+  var findButton = $("find-nearest");
+
+  function setPosition(lat, lon, accuracyM) {
+    position = { lat: lat, lon: lon };
+    youLayer.clearLayers();
+    var ll = toMap(lat, lon);
+    if (accuracyM && accuracyM > 30) {
+      L.circle(ll, { radius: accuracyM, className: "yz-accuracy", interactive: false }).addTo(youLayer);
+    }
+    L.circleMarker(ll, { radius: 9, className: "yz-you", interactive: true, pane: "yz-you" })
+      .bindTooltip(S.you_are_here).addTo(youLayer);
+  }
+
+  function setPicking(on) {
+    picking = on;
+    pickButton.setAttribute("aria-pressed", String(on));
+    map.getContainer().classList.toggle("picking", on);
+  }
+
+  function geoFailed(key) {
+    setStatus(S[key] + " " + S.geo_fallback, "error");
+    setPicking(true);
+    searchInput.classList.add("attention");
+  }
+
+  function locate() {
+    if (!navigator.geolocation || !window.isSecureContext) {
+      geoFailed("geo_unsupported");
+      return;
+    }
+    setStatus(S.locating, "busy");
+    findButton.disabled = true;
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      findButton.disabled = false;
+      setPicking(false);
+      setPosition(pos.coords.latitude, pos.coords.longitude, pos.coords.accuracy);
+      findNearest();
+    }, function (err) {
+      findButton.disabled = false;
+      geoFailed({ 1: "geo_denied", 2: "geo_unavailable", 3: "geo_timeout" }[err.code] || "geo_unavailable");
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
+  }
+
+  findButton.addEventListener("click", function () {
+    if (searchInput.value) searchInput.value = "";  // the answer replaces any search results
+    locate();
+  });
+  pickButton.addEventListener("click", function () {
+    setPicking(!picking);
+    if (picking) setStatus(S.pick_hint, "info");
+  });
+
+  map.on("click", function (e) {
+    if (!picking) return;
+    var w = fromMap(e.latlng);
+    setPicking(false);
+    searchInput.classList.remove("attention");
+    setPosition(w.lat, w.lon, null);
+    findNearest();
+  });
+
+  // ---- nearest ------------------------------------------------------------------------------
+  var resultsEl = $("results");
+  var resultsTitle = $("results-title");
+  var lastHits = null;
+  var requestSeq = 0;
+
+  function findNearest() {
+    if (!position) return;
+    var f = currentFilters();
+    var params = new URLSearchParams();
+    params.set("lat", position.lat.toFixed(6));
+    params.set("lon", position.lon.toFixed(6));
+    // "24 h" is not an API filter: ask for more and keep the 24/7 ones here.
+    params.set("k", String(f.h24 ? C.maxK : C.k));
+    if (f.kind) params.set("kind", f.kind);
+    if (f.amenities.length) params.set("amenity", f.amenities.join(","));
+    if (f.openNow) params.set("open_now", "1");
+    var seq = ++requestSeq;
+    setStatus(S.searching, "busy");
+    fetch(C.nearestUrl + "?" + params.toString(), { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (payload) {
+        if (seq !== requestSeq) return;
+        var hits = (payload.results || []).filter(function (hit) {
+          return !f.h24 || (byId[hit.id] && byId[hit.id].h24);
+        }).slice(0, C.k);
+        distances = {};
+        hits.forEach(function (hit) { distances[hit.id] = hit.distance_m; });
+        lastHits = hits;
+        setStatus("");
+        renderNearest(hits);
+      })
+      .catch(function () {
+        if (seq !== requestSeq) return;
+        setStatus(S.api_error, "error");
+      });
+  }
+
+  function resultItem(rec, rank, distanceM) {
+    var button = el("button", {
+      type: "button", className: "result", "data-id": rec.id,
+      "data-distance-m": distanceM !== undefined && distanceM !== null ? distanceM : null
+    }, [
+      el("span", { className: "rank", "aria-hidden": "true", text: String(rank) }),
+      el("span", { className: "pin-mini k-" + token(rec.kind) + " s-" + token(rec.status), "aria-hidden": "true", text: GLYPHS[rec.kind] || "•" }),
+      el("span", { className: "body" }, [
+        el("span", { className: "name", text: rec.name }),
+        el("span", { className: "meta" }, [
+          el("span", { className: "kind", text: LABELS.kind[rec.kind] || rec.kind }), " ", openBadge(rec)
+        ]),
+        distanceM !== undefined && distanceM !== null ? el("span", {
+          className: "distance",
+          text: distanceText(distanceM)
+        }) : el("span", { className: "addr", text: rec.address || rec.county || "" }),
+        amenityIcons(rec)
+      ])
+    ]);
+    button.addEventListener("click", function () { showStation(rec.id, true); });
+    return el("li", { "data-id": rec.id }, [button]);
+  }
+
+  function renderNearest(hits) {
+    resultsEl.textContent = "";
+    resultsTitle.hidden = false;
+    resultsTitle.textContent = S.nearest_title;
+    if (!hits.length) {
+      setStatus(S.no_results, "info");
+      return;
+    }
+    var bounds = L.latLngBounds([toMap(position.lat, position.lon)]);
+    hits.forEach(function (hit, i) {
+      var rec = byId[hit.id] || {
+        id: hit.id, name: hit.name, kind: hit.kind, status: hit.status, amenities: hit.amenities || [],
+        address: "", county: "", hours: hit.opening_hours || "", open: null, h24: false
+      };
+      if (!byId[hit.id]) {
+        var ll = toMap(hit.lat, hit.lon);
+        rec.lat = ll.lat; rec.lon = ll.lng;
+        byId[hit.id] = rec;
+      }
+      resultsEl.appendChild(resultItem(rec, i + 1, hit.distance_m));
+      bounds.extend(L.latLng(rec.lat, rec.lon));
+    });
+    map.invalidateSize({ pan: false });  // the panel just grew: measure the map again first
+    map.fitBounds(bounds, { padding: [36, 36], maxZoom: 16, animate: false });
+  }
+
+  // ---- select / highlight -------------------------------------------------------------------
+  function selectResult(id) {
+    Array.prototype.forEach.call(resultsEl.querySelectorAll("li"), function (li) {
+      var on = li.getAttribute("data-id") === id;
+      li.classList.toggle("selected", on);
+      var b = li.querySelector("button");
+      if (b) b.setAttribute("aria-current", on ? "true" : "false");
+    });
+  }
+
+  function showStation(id, fit) {
+    var rec = byId[id];
+    if (!rec) return;
+    selectResult(id);
+    if (highlight) map.removeLayer(highlight);
+    var ll = L.latLng(rec.lat, rec.lon);
+    highlight = L.marker(ll, { icon: pinIcon(rec, true), zIndexOffset: 1000, title: rec.name, alt: rec.name, keyboard: false });
+    highlight.yzId = rec.id;
+    highlight.bindPopup(popupContent(rec, distances[id]), { maxWidth: 280, autoPan: false });
+    map.invalidateSize({ pan: false });
+    highlight.addTo(map);
+    highlight.openPopup();
+    var popupEl = highlight.getPopup().getElement();
+    var popupH = popupEl ? popupEl.offsetHeight + 30 : 220;  // + the tip and the pin
+    var size = map.getSize();
+    if (position && fit) {
+      var you = toMap(position.lat, position.lon);
+      map.fitBounds(L.latLngBounds([you, ll]), {
+        paddingTopLeft: [28, Math.min(popupH, size.y * 0.7)], paddingBottomRight: [28, 28],
+        maxZoom: 17, animate: false
+      });
+    } else {
+      map.setView(ll, Math.max(map.getZoom(), 15), { animate: false });
+    }
+    // Keep the whole popup on screen: move the map down if its top is cut off.
+    var top = map.latLngToContainerPoint(ll).y - popupH;
+    if (top < 8) map.panBy([0, top - 8], { animate: false });
+  }
+
+  // ---- search -------------------------------------------------------------------------------
+  var searchInput = $("q");
+  var searchTimer = null;
+
+  function haystack(rec) {
+    return [rec.name, rec.address, rec.county, LABELS.kind[rec.kind], rec.id].join(" ").toLowerCase();
+  }
+
+  function runSearch() {
+    var q = searchInput.value.trim();
+    if (!q) {
+      if (lastHits) { setStatus(""); renderNearest(lastHits); }
+      else { resultsEl.textContent = ""; resultsTitle.hidden = true; }
+      return;
+    }
+    var terms = q.toLowerCase().split(/\s+/);
+    var f = currentFilters();
+    var found = DATA.stations.filter(function (rec) {
+      if (!matches(rec, f)) return false;
+      var hay = haystack(rec);
+      return terms.every(function (t) { return hay.indexOf(t) >= 0; });
+    });
+    var qLow = q.toLowerCase();
+    found.sort(function (a, b) {
+      var an = a.name.toLowerCase().indexOf(qLow) >= 0 ? 0 : 1;
+      var bn = b.name.toLowerCase().indexOf(qLow) >= 0 ? 0 : 1;
+      return an - bn || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    });
+    resultsEl.textContent = "";
+    resultsTitle.hidden = false;
+    resultsTitle.textContent = S.search_results + " · " + fmt("results_for", { n: found.length });
+    if (!found.length) {
+      setStatus(fmt("no_match", { q: q }), "info");
+      return;
+    }
+    setStatus("");
+    found.slice(0, 20).forEach(function (rec, i) {
+      resultsEl.appendChild(resultItem(rec, i + 1, distances[rec.id]));
+    });
+  }
+
+  searchInput.addEventListener("input", function () {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(runSearch, 150);
+  });
+  $("search-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    clearTimeout(searchTimer);
+    runSearch();
+    searchInput.blur();
+  });
+
+  // ---- legend -------------------------------------------------------------------------------
+  var legend = L.control({ position: "bottomleft" });
+  legend.onAdd = function () {
+    var box = el("details", { className: "yz-legend leaflet-bar" }, [el("summary", { text: S.legend })]);
+    var list = el("ul");
+    Object.keys(LABELS.kind).forEach(function (kind) {
+      list.appendChild(el("li", null, [
+        el("span", { className: "pin-mini k-" + token(kind) + " s-open", "aria-hidden": "true", text: GLYPHS[kind] || "•" }),
+        " " + LABELS.kind[kind]
+      ]));
+    });
+    list.appendChild(el("li", null, [
+      el("span", { className: "pin-mini k-rest_station s-planned", "aria-hidden": "true", text: GLYPHS.rest_station }),
+      " " + (LABELS.status.under_construction || "") + " / " + (LABELS.status.planned || "")
+    ]));
+    box.appendChild(list);
+    L.DomEvent.disableClickPropagation(box);
+    return box;
+  };
+  legend.addTo(map);
+
+  // ---- start --------------------------------------------------------------------------------
+  applyFilters();
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () { map.invalidateSize({ pan: false }); }).observe(map.getContainer());
+  }
+
+  // A small handle for the browser tests and for debugging in the console.
+  window.yizhan = {
+    map: map, cluster: cluster, markers: markers, stations: byId,
+    position: function () { return position; },
+    highlighted: function () { return highlight ? highlight.yzId : null; },
+    wgsToGcj: wgsToGcj, gcjToWgs: gcjToWgs
+  };
+  document.documentElement.setAttribute("data-map-ready", "1");
+}());
