@@ -1,6 +1,8 @@
-"""Tabular coverage reports: the per-county table as rows, CSV (UTF-8 with BOM for Excel) and XLSX.
+"""Tabular coverage reports: the per-county table as rows, CSV (UTF-8 with BOM for Excel), XLSX, GeoJSON.
 
-Shared by the ``yizhan coverage`` command and the planner page's downloads.
+Shared by the ``yizhan coverage`` command and the planner page (``/planning``) and its downloads,
+so that the page's table, the CSV and the workbook always show the same figures.
+All inputs are ``CoverageResult.to_dict()`` (WGS-84 lon/lat; metres; km²; shares 0..1).
 """
 from __future__ import annotations
 
@@ -23,20 +25,30 @@ COLUMNS = [
     ("rest_target", "驿站目标", "rest station target"),
     ("rest_progress_pct", "目标完成(%)", "target progress (%)"),
     ("bases", "疗休养基地", "convalescence bases"),
-    ("covered_share_after_pct", "新增后覆盖率(%)", "covered share after new sites (%)"),
+    ("covered_share_after_pct", "新增后覆盖率(%)", "covered after new sites (%)"),
 ]
+CITY_LABEL = {"zh": "全市合计", "en": "City total"}
+SUGGESTION_HEADERS = {
+    "zh": ["序号", "经度(WGS-84)", "纬度(WGS-84)", "行政区划代码", "县市区", "新增覆盖"],
+    "en": ["rank", "lon (WGS-84)", "lat (WGS-84)", "adcode", "county", "gain"],
+}
+GAIN_UNITS = {"km2": {"zh": "km²", "en": "km²"}, "weight": {"zh": "需求权重", "en": "demand weight"}}
 
 
 def _pct(value: Any) -> float | None:
     return None if value is None else round(value * 100, 2)
 
 
-def table_rows(result: dict[str, Any], include_city: bool = True) -> list[dict[str, Any]]:
-    """One flat row per county (and a city total row) from ``CoverageResult.to_dict()``."""
+def table_rows(result: dict[str, Any], include_city: bool = True, lang: str = "zh") -> list[dict[str, Any]]:
+    """One flat row per county (and a last city-total row) from ``CoverageResult.to_dict()``.
+
+    Shares become percentages rounded to 0.01, the worst case kilometres rounded to 0.01 km;
+    other figures are passed through. Missing figures are ``None``.
+    """
     rows = []
     entries = list(result["counties"])
     if include_city:
-        city = dict(result["city"], adcode="", name="全市合计 / city")
+        city = dict(result["city"], adcode="", name=CITY_LABEL.get(lang, CITY_LABEL["zh"]))
         entries.append(city)
     for c in entries:
         target = c.get("target") or {}
@@ -65,36 +77,80 @@ def to_csv(result: dict[str, Any], lang: str = "zh") -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(headers(lang))
-    for row in table_rows(result):
+    for row in table_rows(result, lang=lang):
         writer.writerow(["" if row[key] is None else row[key] for key, _, _ in COLUMNS])
     return out.getvalue().encode("utf-8-sig")
 
 
+def describe(result: dict[str, Any], lang: str = "zh") -> str:
+    """One line stating what was analysed: radius, stations counted, new sites."""
+    radius = f"{result['radius_m']:.10g}"
+    n = len(result.get("suggestions") or [])
+    if lang == "zh":
+        text = f"服务半径 {radius} 米；计入{'已开放、在建和规划' if result.get('include_planned') else '已开放'}的驿站"
+        return text + (f"；建议新增 {n} 处" if n else "")
+    text = f"radius {radius} m; {'open, under construction and planned' if result.get('include_planned') else 'open'} stations"
+    return text + (f"; {n} suggested new sites" if n else "")
+
+
 def to_xlsx(result: dict[str, Any], lang: str = "zh") -> bytes:
-    """An Excel workbook: the county table, then the suggested sites."""
+    """An Excel workbook: the county table (with the city total), then the suggested sites."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active
     ws.title = "覆盖分析" if lang == "zh" else "coverage"
-    ws.append([f"服务半径 {result['radius_m']:g} 米" if lang == "zh" else f"radius {result['radius_m']:g} m"])
+    ws.append([describe(result, lang)])
     ws.append(headers(lang))
     for cell in ws[2]:
         cell.font = Font(bold=True)
-    for row in table_rows(result):
+    rows = table_rows(result, lang=lang)
+    for row in rows:
         ws.append([row[key] for key, _, _ in COLUMNS])
+    for cell in ws[ws.max_row]:  # the city total
+        cell.font = Font(bold=True)
     ws.freeze_panes = "C3"
-    for i, (_, zh, _) in enumerate(COLUMNS, start=1):
-        ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = max(10, len(zh) * 2)
+    ws.auto_filter.ref = f"A2:{ws.cell(row=2, column=len(COLUMNS)).column_letter}{ws.max_row - 1}"
+    for i, (_, zh, en) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = max(10, len(zh) * 2, len(en) // 2)
+
+    names = {c["adcode"]: c["name"] for c in result["counties"]}
+    unit = GAIN_UNITS.get((result.get("siting") or {}).get("gain_unit", "km2"), GAIN_UNITS["km2"])[
+        "zh" if lang == "zh" else "en"]
     sug = wb.create_sheet("建议新站点" if lang == "zh" else "suggested sites")
-    sug.append(["序号", "经度(WGS-84)", "纬度(WGS-84)", "县市区代码", "新增覆盖"] if lang == "zh"
-               else ["rank", "lon (WGS-84)", "lat (WGS-84)", "county", "gain"])
+    head = list(SUGGESTION_HEADERS["zh" if lang == "zh" else "en"])
+    head[-1] = f"{head[-1]}({unit})" if lang == "zh" else f"{head[-1]} ({unit})"
+    sug.append(head)
+    for cell in sug[1]:
+        cell.font = Font(bold=True)
     for i, s in enumerate(result.get("suggestions") or [], start=1):
-        sug.append([i, s["lon"], s["lat"], s.get("county_code"), s.get("gain")])
+        sug.append([i, s["lon"], s["lat"], s.get("county_code"), names.get(s.get("county_code"), ""), s.get("gain")])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def to_geojson(result: dict[str, Any], gaps: dict[str, Any]) -> dict[str, Any]:
+    """One FeatureCollection (WGS-84) for GIS: the gaps, the suggested sites and each county's worst case.
+
+    ``gaps`` is ``CoverageResult.gaps_geojson()``. Every feature has a ``kind`` property:
+    ``gap`` (polygons of uncovered area), ``suggestion`` (points, with ``rank`` and ``gain``) or
+    ``worst_case`` (the point of a county farthest from any station, with ``distance_m``).
+    """
+    features = [{**f, "properties": {"kind": "gap", **f["properties"]}} for f in gaps["features"]]
+    for rank, s in enumerate(result.get("suggestions") or [], start=1):
+        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [s["lon"], s["lat"]]},
+                         "properties": {"kind": "suggestion", "rank": rank, **s}})
+    for c in result["counties"]:
+        if c.get("worst_case_point"):
+            features.append({"type": "Feature",
+                             "geometry": {"type": "Point", "coordinates": list(c["worst_case_point"])},
+                             "properties": {"kind": "worst_case", "adcode": c["adcode"], "name": c["name"],
+                                            "distance_m": c["worst_case_m"]}})
+    return {"type": "FeatureCollection",
+            "radius_m": result["radius_m"], "include_planned": result.get("include_planned", False),
+            "features": features}
 
 
 def to_text_table(result: dict[str, Any], lang: str = "zh") -> str:
@@ -102,7 +158,7 @@ def to_text_table(result: dict[str, Any], lang: str = "zh") -> str:
     keys = ["adcode", "name", "rest_stations", "area_km2", "rest_per_100km2", "covered_share_pct",
             "worst_case_km", "rest_target", "rest_progress_pct", "covered_share_after_pct"]
     labels = {k: (zh if lang == "zh" else en) for k, zh, en in COLUMNS}
-    rows = table_rows(result)
+    rows = table_rows(result, lang=lang)
     cells = [[labels[k] for k in keys]] + [["" if r[k] is None else str(r[k]) for k in keys] for r in rows]
 
     def width(text: str) -> int:  # CJK characters take two columns in a terminal

@@ -1,0 +1,38 @@
+"""The Flask site: ``create_app`` is the only way in."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+GEODATA = Path(__file__).resolve().parent.parent / "geodata"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. Config layers: defaults < ``YIZHAN_*`` environment < ``config``."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        STATIONS_PATH=str(GEODATA / "stations.geojson"),
+        COUNTIES_PATH=str(GEODATA / "counties.geojson"),
+        BASEMAP="osm",            # osm | tianditu | amap | none
+        TIANDITU_KEY="",
+        TILE_URL=None,            # overrides the basemap's tile URL (tests serve tiles locally)
+        CITY_NAME="济宁市",
+        DEFAULT_LANG="zh",
+    )
+    app.config.from_prefixed_env("YIZHAN")
+    if config:
+        app.config.update(config)
+
+    from .state import init_state
+    init_state(app)
+
+    from . import api, pages, planning, errors, security
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(planning.bp)
+    errors.register(app)
+    security.register(app)
+    return app
