@@ -1,0 +1,117 @@
+"""One error handler for the whole site: JSON under /api, an HTML page elsewhere.
+
+``stations.errors`` carry their HTTP status (ValidationError 400, NotFound 404, Conflict 409);
+werkzeug's HTTPExceptions keep theirs; anything else is logged and answered with a generic 500
+that shows no traceback or internal detail.
+
+JSON shape: ``{"error": {"status": 400, "message": "...", "parameter": "lat", "value": "abc"}}``
+(``parameter``/``value`` when the problem names one; ``problems`` when there are several).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, render_template, request
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from stations.errors import NotFound, ValidationError, YizhanError
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api"
+
+
+def wants_json() -> bool:
+    """JSON for the API (and for clients that prefer JSON over HTML), HTML otherwise."""
+    path = request.path
+    if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+        return True
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
+def json_response(payload: Any, status: int = 200, mimetype: str = "application/json") -> Response:
+    """Compact UTF-8 JSON (Chinese text as is, not \\u escapes); NaN is refused, never sent."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return Response(body, status=status, mimetype=mimetype)
+
+
+def error_payload(status: int, message: str, **extra: Any) -> dict[str, Any]:
+    error = {"status": status, "message": message}
+    error.update({k: v for k, v in extra.items() if v is not None})
+    return {"error": error}
+
+
+def _render(status: int, title: str, message: str, extra: dict[str, Any] | None = None,
+            headers: list[tuple[str, str]] | None = None) -> Response:
+    extra = extra or {}
+    if wants_json():
+        response = json_response(error_payload(status, message, **extra), status)
+    else:
+        try:
+            html = render_template("error.html", status=status, title=title, message=message, **extra)
+        except Exception:  # a broken template must not hide the original error
+            log.exception("error.html failed to render")
+            html = (f"<!doctype html><meta charset=utf-8><title>{status} {escape(title)}</title>"
+                    f"<h1>{status} {escape(title)}</h1><p>{escape(message)}</p>")
+        response = Response(html, status=status, mimetype="text/html")
+    for key, value in headers or []:
+        response.headers[key] = value
+    return response
+
+
+# Records named by problems that come from a request's parameters (web.params, NearestIndex, store.query).
+REQUEST_RECORDS = ("query", "nearest query")
+
+
+def _is_bad_stored_data(exc: YizhanError) -> bool:
+    """A ValidationError while only reading means the data on disk is invalid: the server's fault."""
+    return (isinstance(exc, ValidationError) and request.method in ("GET", "HEAD")
+            and not any(p.record in REQUEST_RECORDS for p in exc.problems))
+
+
+def handle_domain_error(exc: YizhanError) -> Response:
+    if _is_bad_stored_data(exc):
+        log.error("invalid data while serving %s %s: %s", request.method, request.path, exc)
+        return _render(500, InternalServerError.name,
+                       "The station data could not be read; the problem has been logged.")
+    status = int(getattr(exc, "http_status", 400))
+    extra: dict[str, Any] = {}
+    if isinstance(exc, ValidationError):
+        problems = exc.problems
+        first = problems[0] if problems else None
+        message = getattr(exc, "message", None) or (first.allowed if first else str(exc))
+        if first is not None:
+            extra = {"parameter": first.field, "value": first.value}
+        if len(problems) > 1:
+            extra["problems"] = [p.to_dict() for p in problems]
+        title = "Bad request"
+    elif isinstance(exc, NotFound):
+        message, title = str(exc), "Not found"
+    else:
+        message, title = str(exc) or exc.__class__.__name__, exc.__class__.__name__
+    return _render(status, title, message, extra)
+
+
+def handle_http_error(exc: HTTPException) -> Response:
+    if exc.code is None:  # not an error response (e.g. a routing redirect): let werkzeug answer
+        return exc  # type: ignore[return-value]
+    if exc.code >= 500:
+        log.error("HTTP %s on %s %s: %s", exc.code, request.method, request.path, exc.description)
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    return _render(exc.code, exc.name, exc.description or exc.name, headers=headers)
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    generic = InternalServerError()
+    return _render(500, generic.name, "Something went wrong on our side; it has been logged.")
+
+
+def register(app: Flask) -> None:
+    """Install the handlers on ``app``."""
+    app.register_error_handler(YizhanError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected)

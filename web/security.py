@@ -1,0 +1,145 @@
+"""Security headers on every response, a per-request CSP nonce, and CORS for the read-only API.
+
+Config keys read here:
+
+``TILE_HOSTS``
+    Origins that basemap tiles come from, for ``img-src`` (list, or a space/comma-separated
+    string). Default: derived from ``TILE_URL`` if set, else from ``BASEMAP``.
+``EMBED_ALLOWED_ORIGINS``
+    Who may frame the site (``frame-ancestors``): default ``["*"]`` because county and union
+    websites embed the map. ``[]`` allows only the site itself.
+``CSP_EXTRA``
+    Optional dict of directive -> list of sources appended to the policy (e.g. a report-uri).
+
+Templates put ``nonce="{{ csp_nonce() }}"`` on any inline ``<script>`` they must keep
+(folium's map script); ``script-src`` has no ``'unsafe-inline'``.
+"""
+from __future__ import annotations
+
+import secrets
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, g, request
+
+from .errors import API_PREFIX
+
+# Tile origins per basemap when neither TILE_HOSTS nor TILE_URL is configured.
+BASEMAP_TILE_HOSTS: dict[str, tuple[str, ...]] = {
+    "osm": ("https://tile.openstreetmap.org", "https://*.tile.openstreetmap.org"),
+    "tianditu": ("https://*.tianditu.gov.cn",),
+    "amap": ("https://*.is.autonavi.com",),
+    "none": (),
+}
+
+
+def csp_nonce() -> str:
+    """This request's nonce for inline scripts (a Jinja global too: ``{{ csp_nonce() }}``)."""
+    nonce = getattr(g, "csp_nonce", None)
+    if nonce is None:
+        nonce = g.csp_nonce = secrets.token_urlsafe(16)
+    return nonce
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v for v in value.replace(",", " ").split() if v]
+    return [str(v) for v in value]
+
+
+def origin_of(url_template: str) -> str | None:
+    """The CSP source for a tile URL template; ``{s}``-style subdomains become ``*``.
+
+    Relative URLs (tiles served by the app itself) give ``None``: ``'self'`` covers them.
+    """
+    parts = urlsplit(url_template)
+    if not parts.scheme or not parts.netloc:
+        return None
+    host, sep, port = parts.netloc.rpartition(":") if parts.netloc.count(":") == 1 else (parts.netloc, "", "")
+    labels = host.split(".")
+    if "{" in labels[0]:
+        labels[0] = "*"
+    if any("{" in label for label in labels):
+        return f"{parts.scheme}:"  # a template deeper in the host: only the scheme can express it
+    return f"{parts.scheme}://{'.'.join(labels)}{sep}{port}"
+
+
+def tile_sources(config) -> list[str]:
+    """Sources for ``img-src`` beyond 'self': configured hosts, else the TILE_URL's, else the basemap's."""
+    hosts = _as_list(config.get("TILE_HOSTS"))
+    if hosts:
+        return hosts
+    url = config.get("TILE_URL")
+    if url:
+        origin = origin_of(str(url))
+        return [origin] if origin else []
+    return list(BASEMAP_TILE_HOSTS.get(str(config.get("BASEMAP", "osm")), ()))
+
+
+def content_security_policy(config, nonce: str | None) -> str:
+    embed = _as_list(config.get("EMBED_ALLOWED_ORIGINS", ["*"]))
+    directives: dict[str, list[str]] = {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"] + ([f"'nonce-{nonce}'"] if nonce else []),
+        # Leaflet positions markers and tiles with inline style attributes.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *tile_sources(config)],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'", *embed] if embed != ["*"] else ["*"],
+    }
+    for key, sources in (config.get("CSP_EXTRA") or {}).items():
+        directives.setdefault(key, []).extend(_as_list(sources))
+    return "; ".join(f"{k} {' '.join(_dedupe(v))}" for k, v in directives.items())
+
+
+def _dedupe(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+_NONCE_MARK = "\x00nonce\x00"
+
+
+def _policy_template(app: Flask) -> str:
+    """The policy with a placeholder for the nonce, built once per configuration (hot path)."""
+    config = app.config
+    key = tuple(repr(config.get(k)) for k in ("TILE_HOSTS", "TILE_URL", "BASEMAP", "EMBED_ALLOWED_ORIGINS",
+                                              "CSP_EXTRA"))
+    cached = app.extensions.get("yizhan_csp")
+    if cached is None or cached[0] != key:
+        cached = (key, content_security_policy(config, _NONCE_MARK))
+        app.extensions["yizhan_csp"] = cached
+    return cached[1]
+
+
+def _set_headers(response: Response) -> Response:
+    headers = response.headers
+    # A nonce for every response: pages that need one have already asked for it via csp_nonce().
+    headers["Content-Security-Policy"] = _policy_template(current_app).replace(_NONCE_MARK, csp_nonce())
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=(), payment=()"
+    if request.is_secure:  # behind an HTTPS proxy with ProxyFix, or direct TLS
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    path = request.path
+    if (path == API_PREFIX or path.startswith(API_PREFIX + "/")) and request.method in ("GET", "HEAD", "OPTIONS"):
+        headers["Access-Control-Allow-Origin"] = "*"
+        headers["Access-Control-Expose-Headers"] = "ETag"
+        if request.method == "OPTIONS":
+            headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+            headers["Access-Control-Allow-Headers"] = "If-None-Match"
+            headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def register(app: Flask) -> None:
+    """Install the header hook and the ``csp_nonce()`` Jinja global on ``app``."""
+    app.config.setdefault("EMBED_ALLOWED_ORIGINS", ["*"])
+    app.config.setdefault("TILE_HOSTS", None)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.after_request(_set_headers)

@@ -1,0 +1,46 @@
+"""Per-app domain objects: the store, the counties, and indexes keyed on the store's version."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from flask import Flask, current_app
+
+from stations.counties import Counties
+from stations.store import GeoJSONStore
+
+
+class AppState:
+    """Holds the store and caches derived data (nearest index, coverage) per store version."""
+
+    def __init__(self, stations_path: str, counties_path: str):
+        self.counties = Counties.load(counties_path)
+        self.store = GeoJSONStore(stations_path, counties=self.counties)
+        self._cache: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        """``build()`` once per (store version, key); old versions are dropped."""
+        version = self.store.version
+        full = (version, key)
+        with self._lock:
+            if full in self._cache:
+                return self._cache[full]
+        value = build()
+        with self._lock:
+            for old in [k for k in self._cache if k[0] != version]:
+                del self._cache[old]
+            self._cache[full] = value
+        return value
+
+    def nearest_index(self):
+        from stations.nearest import NearestIndex
+        return self.cached("nearest", lambda: NearestIndex(self.store.all()))
+
+
+def init_state(app: Flask) -> None:
+    app.extensions["yizhan"] = AppState(app.config["STATIONS_PATH"], app.config["COUNTIES_PATH"])
+
+
+def state() -> AppState:
+    return current_app.extensions["yizhan"]
