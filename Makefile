@@ -16,7 +16,7 @@ $(BIN)/python:
 	touch $@
 
 .stamp-install-test: .stamp-install setup.cfg
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,geodata]'
 	touch $@
 
 install: .stamp-install assets
