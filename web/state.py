@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import Any, Callable
 
 from flask import Flask, current_app
@@ -13,24 +14,40 @@ from stations.store import GeoJSONStore
 class AppState:
     """Holds the store and caches derived data (nearest index, coverage) per store version."""
 
+    #: at most this many derived results are kept (coverage results hold geometry: bound memory)
+    MAX_ENTRIES = 24
+
     def __init__(self, stations_path: str, counties_path: str):
         self.counties = Counties.load(counties_path)
         self.store = GeoJSONStore(stations_path, counties=self.counties)
-        self._cache: dict[Any, Any] = {}
+        self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._building: dict[Any, threading.Lock] = {}
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
-        """``build()`` once per (store version, key); old versions are dropped."""
+        """``build()`` once per (store version, key); old versions dropped, least recently used evicted.
+
+        Two threads asking for the same missing key build it once: the second waits for the first.
+        """
         version = self.store.version
         full = (version, key)
         with self._lock:
             if full in self._cache:
+                self._cache.move_to_end(full)
                 return self._cache[full]
-        value = build()
-        with self._lock:
-            for old in [k for k in self._cache if k[0] != version]:
-                del self._cache[old]
-            self._cache[full] = value
+            key_lock = self._building.setdefault(full, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if full in self._cache:
+                    return self._cache[full]
+            value = build()
+            with self._lock:
+                for old in [k for k in self._cache if k[0] != version]:
+                    del self._cache[old]
+                self._cache[full] = value
+                while len(self._cache) > self.MAX_ENTRIES:
+                    self._cache.popitem(last=False)
+                self._building.pop(full, None)
         return value
 
     def nearest_index(self):
