@@ -487,16 +487,18 @@ class NearestIndex:
         order = np.lexsort((sub.rank[safe_idx], dist), axis=-1)[:, :k]
         top_d = np.take_along_axis(dist, order, axis=-1)
         top_g = sub.gidx[np.take_along_axis(safe_idx, order, axis=-1)]
-        top_d_l, top_g_l = top_d.tolist(), top_g.tolist()
+        width = top_d.shape[1]
+        # Flat lists: no per-row list objects for the garbage collector to track.
+        found = np.isfinite(top_d).sum(axis=1).tolist()
+        top_d_l, top_g_l = top_d.ravel().tolist(), top_g.ravel().tolist()
+        done_l = done.tolist()
         stations = self._stations
         out: list[list[Hit]] = []
         for r in range(m):
-            if not done[r]:
-                lon_r = float(lon_a[r])
-                lat_r = float(lat_a[r])
-                out.append(self._query_one(sub, lon_r, lat_r, tuple(xyz[r].tolist()), k, max_d,
-                                           None, 2 * kp))
+            if not done_l[r]:
+                out.append(self._query_one(sub, float(lon_a[r]), float(lat_a[r]),
+                                           tuple(xyz[r].tolist()), k, max_d, None, 2 * kp))
                 continue
-            out.append([Hit(stations[g], s) for g, s in zip(top_g_l[r], top_d_l[r])
-                        if s != math.inf])
+            base = r * width
+            out.append([Hit(stations[top_g_l[c]], top_d_l[c]) for c in range(base, base + found[r])])
         return out
