@@ -423,3 +423,79 @@ def test_unknown_basemap_is_a_clear_error(app_config):
 
     with pytest.raises(ValueError, match=r"BASEMAP='google'.*osm, tianditu, amap, none"):
         create_app({**app_config, "BASEMAP": "google"})
+
+
+# ---- many stations: the map page carries none and loads them per visible area ---------------
+
+def many_stations(n: int) -> list[dict]:
+    """``n`` valid open rest stations on a grid inside the fixture's 任城区 box (116.40-116.70, 35.30-35.55)."""
+    cols = math.ceil(math.sqrt(n * 1.2))
+    features = []
+    for i in range(n):
+        row, col = divmod(i, cols)
+        lon = round(116.401 + 0.298 * col / cols, 6)
+        lat = round(35.301 + 0.248 * row / math.ceil(n / cols), 6)
+        sid = f"JN-RS-{i + 1:06d}"
+        features.append({"type": "Feature", "id": sid, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                         "properties": {"id": sid, "name": f"网格驿站{i + 1}号", "kind": "rest_station",
+                                        "county_code": "370811", "address": f"网格路{i + 1}号",
+                                        "opening_hours": "24/7", "amenities": ["drinking_water"],
+                                        "status": "open", "sample": True}})
+    return features
+
+
+def test_map_page_above_map_inline_max_inlines_no_station_and_stays_small(tmp_path, counties_path):
+    from web import create_app
+
+    n = 3500  # above the default MAP_INLINE_MAX (3000)
+    path = tmp_path / "many.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": many_stations(n)}, ensure_ascii=False),
+                    encoding="utf-8")
+    config = {"STATIONS_PATH": str(path), "COUNTIES_PATH": str(counties_path), "TESTING": True}
+    html = create_app(config).test_client().get("/").get_data(as_text=True)
+    data = page_data(html)
+    assert data["stations"] == []
+    assert data["config"]["remote"] == {"url": "/api/stations", "minZoom": 11}
+    assert "网格驿站" not in html
+    assert len(html.encode("utf-8")) < 40 * 1024
+    assert f"共 {n} 处" in html  # the count still covers every station
+
+    # The same data under a higher threshold: every station inline, a page many times larger.
+    inline = create_app({**config, "MAP_INLINE_MAX": 10_000}).test_client().get("/").get_data(as_text=True)
+    assert len(page_data(inline)["stations"]) == n and page_data(inline)["config"]["remote"] is None
+    assert len(inline.encode("utf-8")) > 20 * len(html.encode("utf-8"))
+
+
+def test_map_inline_max_is_a_strict_upper_bound(app_config, station_features):
+    from web import create_app
+
+    total = len(station_features)  # every station counts, closed ones too
+    at = page_data(create_app({**app_config, "MAP_INLINE_MAX": total}).test_client().get("/").get_data(as_text=True))
+    assert at["config"]["remote"] is None and at["stations"]
+    above = create_app({**app_config, "MAP_INLINE_MAX": total - 1, "MAP_REMOTE_MIN_ZOOM": 12})
+    data = page_data(above.test_client().get("/embed?county=370883").get_data(as_text=True))
+    assert data["stations"] == [] and data["config"]["remote"] == {"url": "/api/stations", "minZoom": 12}
+    assert data["config"]["county"]["code"] == "370883"
+
+
+@pytest.mark.parametrize("key, value", [("MAP_INLINE_MAX", "many"), ("MAP_INLINE_MAX", -1),
+                                        ("MAP_REMOTE_MIN_ZOOM", 25), ("MAP_REMOTE_MIN_ZOOM", True)])
+def test_bad_map_limits_are_a_clear_error_at_start(app_config, key, value):
+    from web import create_app
+
+    with pytest.raises(ValueError, match=key):
+        create_app({**app_config, key: value})
+
+
+def test_the_api_answers_the_bbox_request_the_map_sends(client, station_features):
+    """The page asks /api/stations?bbox=minlon,minlat,maxlon,maxlat&kind=...&amenity=a,b (WGS-84)."""
+    bbox = (116.55, 35.38, 116.62, 35.45)
+    response = client.get("/api/stations?bbox=116.55000,35.38000,116.62000,35.45000&kind=rest_station"
+                          "&amenity=drinking_water,toilet")
+    assert response.status_code == 200
+    expected = sorted(f["properties"]["id"] for f in station_features
+                      if bbox[0] <= f["geometry"]["coordinates"][0] <= bbox[2]
+                      and bbox[1] <= f["geometry"]["coordinates"][1] <= bbox[3]
+                      and f["properties"]["kind"] == "rest_station"
+                      and {"drinking_water", "toilet"} <= set(f["properties"]["amenities"]))
+    assert expected and sorted(f["properties"]["id"] for f in response.get_json()["features"]) == expected

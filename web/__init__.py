@@ -21,6 +21,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         TILE_URL=None,            # overrides the basemap's tile URL (tests serve tiles locally)
         CITY_NAME="济宁市",
         DEFAULT_LANG="zh",
+        MAP_INLINE_MAX=3000,      # above this many stations the map loads markers per visible area
+        MAP_REMOTE_MIN_ZOOM=11,   # ... and only from this zoom level on
     )
     app.config.from_prefixed_env("YIZHAN")
     if config:

@@ -93,6 +93,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "print": "打印",
         "open_24_7": "全天开放",
         "now_local": "北京时间 {t}",
+        "open_full_map": "在驿站地图中打开",
+        "zoom_in_hint": "放大地图以显示驿站",
+        "search_enter": "按回车键在驿站列表中搜索全部驿站",
     },
     "en": {
         "site_title": "Rest Station Map",
@@ -169,6 +172,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "print": "Print",
         "open_24_7": "Open 24/7",
         "now_local": "Beijing time {t}",
+        "open_full_map": "Open full map",
+        "zoom_in_hint": "Zoom in to see stations",
+        "search_enter": "Press Enter to search all stations in the list",
     },
 }
 
@@ -179,6 +185,7 @@ JS_KEYS = (
     "no_match", "geo_denied", "geo_unavailable", "geo_timeout", "geo_unsupported", "geo_fallback",
     "api_error", "details", "navigate_amap", "address", "opening_hours", "phone", "status",
     "sample_data", "meters", "kilometers", "results_for", "close", "legend", "amenities",
+    "zoom_in_hint", "search_enter",
 )
 
 VOCABULARIES: dict[str, Mapping[str, Mapping[str, str]]] = {

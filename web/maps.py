@@ -108,17 +108,36 @@ def tile_layers(config: Mapping[str, Any]) -> list[dict[str, Any]]:
     return layers
 
 
+def _display_outline(counties, code: str, crs: str):
+    """A county's outline, simplified (about 100 m) and in the drawing CRS (shapely)."""
+    geom = shapely.simplify(counties.geometry(code), COUNTY_SIMPLIFY_DEG, preserve_topology=True)
+    if crs == "gcj02":
+        geom = transform_geometry(geom, wgs84_to_gcj02)
+    return shapely.set_precision(geom, 1e-5)
+
+
 def county_outlines(counties, crs: str) -> dict[str, Any]:
     """Simplified county outlines (GeoJSON) in the drawing CRS, for orientation without tiles."""
     features = []
     for code in counties.codes:
-        geom = shapely.simplify(counties.geometry(code), COUNTY_SIMPLIFY_DEG, preserve_topology=True)
-        if crs == "gcj02":
-            geom = transform_geometry(geom, wgs84_to_gcj02)
-        geom = shapely.set_precision(geom, 1e-5)
         features.append({"type": "Feature", "properties": {"adcode": code},
-                         "geometry": mapping(geom)})
+                         "geometry": mapping(_display_outline(counties, code, crs))})
     return {"type": "FeatureCollection", "features": features}
+
+
+def county_view(counties, code: str, crs: str) -> dict[str, Any]:
+    """One county for the page script to fit the map to and draw: ``{code, name, bounds, outline}``.
+
+    ``outline`` is a GeoJSON geometry (lon, lat) and ``bounds`` ``[[south, west], [north, east]]``
+    (Leaflet's (lat, lon) order), both in the drawing CRS.
+    """
+    geom = _display_outline(counties, code, crs)
+    minlon, minlat, maxlon, maxlat = geom.bounds
+    return {
+        "code": code, "name": counties.name(code),
+        "bounds": [[round(minlat, 5), round(minlon, 5)], [round(maxlat, 5), round(maxlon, 5)]],  # (lat, lon)
+        "outline": mapping(geom),
+    }
 
 
 def build_map(config: Mapping[str, Any], counties=None, static_url_path: str = "/static") -> folium.Map:
@@ -146,7 +165,10 @@ def build_map(config: Mapping[str, Any], counties=None, static_url_path: str = "
             style_function=lambda _f: {"color": "#5b6b7a", "weight": 1.5, "opacity": 0.7,
                                        "fill": False, "dashArray": "4 3"},
         ).add_to(m)
-    m.fit_bounds([[float(lat0), float(lon0)], [float(lat1), float(lon1)]])
+    fit = folium.map.FitBounds([[float(lat0), float(lon0)], [float(lat1), float(lon1)]])
+    # At once, not animated: an animated first fit ends after (and undoes) a fit by the page script (?county=).
+    fit.options["animate"] = False
+    m.add_child(fit)
     return m
 
 

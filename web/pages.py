@@ -44,7 +44,28 @@ VISIBLE_STATUSES = tuple(s for s in STATUSES if s != "closed")
 @bp.record_once
 def _setup(setup_state) -> None:
     maps.basemap_name(setup_state.app.config)  # an unknown BASEMAP fails at start-up, naming the choices
+    map_limits(setup_state.app.config)         # so do bad MAP_INLINE_MAX / MAP_REMOTE_MIN_ZOOM values
     assets.init_app(setup_state.app)
+
+
+def map_limits(config) -> tuple[int, int]:
+    """(``MAP_INLINE_MAX``, ``MAP_REMOTE_MIN_ZOOM``) from the config, checked.
+
+    Up to ``MAP_INLINE_MAX`` stations the map page carries them all; above it the page carries
+    none and loads the visible area's stations from ``/api/stations?bbox=`` from zoom
+    ``MAP_REMOTE_MIN_ZOOM`` on.
+    """
+    out = []
+    for key, default, low, high in (("MAP_INLINE_MAX", 3000, 0, 10_000_000), ("MAP_REMOTE_MIN_ZOOM", 11, 0, 19)):
+        raw = config.get(key, default)
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            value = None
+        if value is None or isinstance(raw, bool) or not low <= value <= high:
+            raise ValueError(f"{key}={raw!r} is not allowed; allowed: a whole number from {low} to {high}")
+        out.append(value)
+    return out[0], out[1]
 
 
 @bp.context_processor
@@ -175,28 +196,64 @@ def position_arg() -> tuple[float, float] | None:
 
 # ---- the map ----------------------------------------------------------------------------------
 
-@bp.get("/")
-def index():
+def county_arg() -> str | None:
+    """Optional ``?county=``: an adcode (``370883``) or a county's exact name (``邹城市``).
+
+    An unknown county is a 404 page naming it (a link to a county that is not in the data).
+    """
+    text = (request.args.get("county") or "").strip()
+    if not text:
+        return None
+    counties = state().counties
+    if text in counties.codes:
+        return text
+    for code in counties.codes:
+        if counties.name(code) == text:
+            return code
+    known = ", ".join(f"{c} ({counties.name(c)})" for c in counties.codes[:20])
+    more = f" and {len(counties.codes) - 20} more" if len(counties.codes) > 20 else ""
+    abort(404, f"no county {text[:60]!r} in the data; known: {known}{more} (adcode or name)")
+
+
+def _map_summary(stations: list[Station]) -> tuple[int, bool]:
+    """(how many stations the map shows, whether any is sample data)."""
+    return sum(1 for s in stations if s.status != "closed"), any(s.sample for s in stations)
+
+
+def render_map_page(template: str, embed: bool = False):
+    """The worker map (``/``) or its embeddable twin (``/embed``), optionally fitted to ``?county=``."""
     lang = i18n.get_lang()
+    county = county_arg()
     st = state()
     config = current_app.config
     crs = maps.display_crs(config)
+    inline_max, remote_min_zoom = map_limits(config)
     static_url = current_app.static_url_path or "/static"
     parts: maps.MapParts = st.cached(
         ("pages.map", static_url),
         lambda: maps.render_map(maps.build_map(config, st.counties, static_url)),
     )
     stations = st.store.all()
-    at = now_shanghai()
-    flags = {s.id: open_state(s, at) for s in stations}
-    records = maps.marker_records(stations, crs, flags, [s.id for s in stations if always_open(s)],
-                                  county_names(), {s.id: describe_hours(s, lang) for s in stations})
+    count, any_sample = st.cached("pages.map.summary", lambda: _map_summary(stations))
+    remote = len(stations) > inline_max
+    if remote:  # too many to inline: the page script asks the API for the visible area
+        records: list[dict[str, Any]] = []
+    else:
+        at = now_shanghai()
+        flags = {s.id: open_state(s, at) for s in stations}
+        records = maps.marker_records(stations, crs, flags, [s.id for s in stations if always_open(s)],
+                                      county_names(), {s.id: describe_hours(s, lang) for s in stations})
     data = {
         "config": {
             "mapVar": parts.name, "crs": crs, "lang": lang, "k": NEAREST_K,
             "walkSpeedKmh": WALK_SPEED_KMH, "maxWalkM": MAX_WALK_M, "nearestUrl": "/api/nearest",
             "stationUrl": url_for("pages.station", station_id="__ID__"),
+            "listUrl": url_for("pages.directory"),
             "maxK": MAX_K,  # what /api/nearest accepts
+            "embed": embed,
+            "county": st.cached(("pages.county", county, crs), lambda: maps.county_view(st.counties, county, crs))
+            if county else None,
+            "remote": {"url": url_for("api.stations"), "minZoom": remote_min_zoom} if remote else None,
         },
         "strings": i18n.js_strings(lang),
         "labels": {
@@ -207,9 +264,24 @@ def index():
         "stations": records,
     }
     return render_template(
-        "index.html", map_parts=parts, data_json=page_json(data), assets=assets.page_assets(static_url),
-        any_sample=any(s.sample for s in stations), count=len(records),
+        template, map_parts=parts, data_json=page_json(data), assets=assets.page_assets(static_url),
+        any_sample=any_sample, count=count, county=data["config"]["county"],
+        full_map_url=url_for("pages.index", county=county, lang=lang),
     )
+
+
+@bp.get("/")
+def index():
+    return render_map_page("index.html")
+
+
+@bp.get("/embed")
+def embed():
+    """The map for an ``<iframe>`` on county and union websites: no top bar, links open a new tab.
+
+    Framing is governed by ``EMBED_ALLOWED_ORIGINS`` (``frame-ancestors``, see ``web.security``).
+    """
+    return render_map_page("embed.html", embed=True)
 
 
 # ---- one station ------------------------------------------------------------------------------

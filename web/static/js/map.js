@@ -4,12 +4,18 @@
  * vocabulary labels, stations). Station fields are only ever put into the page with
  * textContent / setAttribute / DOM properties, never as HTML. Positions sent to the API are
  * WGS-84; positions drawn on the map are in config.crs ("gcj02" on AMap tiles).
+ *
+ * Two ways to get the stations: small data sets come inline (DATA.stations); above the server's
+ * MAP_INLINE_MAX the page gets none and config.remote says where to ask for the visible area
+ * (GET /api/stations?bbox=..., from zoom config.remote.minZoom on). The same page serves /embed
+ * (config.embed) and ?county= (config.county: fit the map to it and draw its outline).
  */
 (function () {
   "use strict";
 
   var DATA = JSON.parse(document.getElementById("yz-data").textContent);
   var C = DATA.config;
+  var REMOTE = C.remote || null;  // {url, minZoom}: markers come from the API, area by area
   var S = DATA.strings;
   var LABELS = DATA.labels;
   var map = window[C.mapVar];
@@ -146,6 +152,25 @@
   var byId = {};
   DATA.stations.forEach(function (rec) { byId[rec.id] = rec; });
 
+  function is247(hours) {  // the server knows every way of writing it; the API's raw text, only this one
+    return /^\s*24\/7\s*$/.test(hours || "");
+  }
+
+  /** A page record (the shape of DATA.stations) from API fields; lon/lat are WGS-84. */
+  function recordFrom(p, lon, lat) {
+    var ll = toMap(lat, lon);
+    var rec = {
+      id: p.id, name: p.name || p.id, kind: p.kind, status: p.status || "open",
+      lat: ll.lat, lon: ll.lng, county: "", address: p.address || "",
+      hours: p.opening_hours || "", open: null, h24: is247(p.opening_hours),
+      amenities: p.amenities || [], partial: true  // no server-side "open now" / hours text
+    };
+    if (C.crs !== "wgs84") { rec.wlat = lat; rec.wlon = lon; }
+    if (p.phone) rec.phone = p.phone;
+    if (p.sample) rec.sample = true;
+    return rec;
+  }
+
   function pinIcon(rec, active) {
     var cls = "yz-pin k-" + token(rec.kind) + " s-" + token(rec.status) + (active ? " active" : "");
     return L.divIcon({
@@ -227,15 +252,18 @@
   }
 
   var markers = {};
-  DATA.stations.forEach(function (rec) {
+
+  function makeMarker(rec) {
     var marker = L.marker(L.latLng(rec.lat, rec.lon), {
       icon: pinIcon(rec, false), title: rec.name, alt: rec.name, riseOnHover: true
     });
-    marker.bindPopup(function () { return popupContent(rec, distances[rec.id]); }, { maxWidth: 280 });
+    marker.bindPopup(function () { return popupContent(byId[rec.id] || rec, distances[rec.id]); }, { maxWidth: 280 });
     marker.on("click", function () { selectResult(rec.id); });
     marker.yzId = rec.id;
-    markers[rec.id] = marker;
-  });
+    return marker;
+  }
+  DATA.stations.forEach(function (rec) { markers[rec.id] = makeMarker(rec); });
+  var shownRecords = DATA.stations;  // remote: the stations of the last area loaded
 
   if (map.options.maxZoom === undefined) map.setMaxZoom(19);  // no tile layer (BASEMAP=none) sets none
   var cluster = L.markerClusterGroup({
@@ -262,13 +290,15 @@
       if (rec.amenities.indexOf(f.amenities[i]) < 0) return false;
     }
     if (f.h24 && !rec.h24) return false;
-    if (f.openNow && rec.open !== true) return false;
+    // Records from the API do not say whether they are open now: they stay on the map
+    // ("open now" still filters the nearest list, which the API answers).
+    if (f.openNow && rec.open !== true && !rec.partial) return false;
     return true;
   }
 
   function applyFilters() {
     var f = currentFilters();
-    var shown = DATA.stations.filter(function (rec) { return matches(rec, f); });
+    var shown = shownRecords.filter(function (rec) { return matches(rec, f); });
     cluster.clearLayers();
     cluster.addLayers(shown.map(function (rec) { return markers[rec.id]; }));
     var n = (f.kind ? 1 : 0) + f.amenities.length + (f.h24 ? 1 : 0) + (f.openNow ? 1 : 0);
@@ -285,6 +315,7 @@
 
   filtersForm.addEventListener("change", function () {
     applyFilters();
+    if (REMOTE) loadVisible();  // kind and amenities are asked of the API
     if (searchInput.value.trim()) runSearch();
     else if (position) findNearest();
   });
@@ -386,7 +417,7 @@
       .then(function (payload) {
         if (seq !== requestSeq) return;
         var hits = (payload.results || []).filter(function (hit) {
-          return !f.h24 || (byId[hit.id] && byId[hit.id].h24);
+          return !f.h24 || (byId[hit.id] ? byId[hit.id].h24 : is247(hit.opening_hours));
         }).slice(0, C.k);
         distances = {};
         hits.forEach(function (hit) { distances[hit.id] = hit.distance_m; });
@@ -423,6 +454,10 @@
     return el("li", { "data-id": rec.id }, [button]);
   }
 
+  function revealResults() {  // a short iframe: scroll the panel (only the panel) to the answer
+    if (C.embed) $("panel").scrollTop = Math.max(0, resultsTitle.offsetTop - 6);
+  }
+
   function renderNearest(hits) {
     resultsEl.textContent = "";
     resultsTitle.hidden = false;
@@ -433,18 +468,14 @@
     }
     var bounds = L.latLngBounds([toMap(position.lat, position.lon)]);
     hits.forEach(function (hit, i) {
-      var rec = byId[hit.id] || {
-        id: hit.id, name: hit.name, kind: hit.kind, status: hit.status, amenities: hit.amenities || [],
-        address: "", county: "", hours: hit.opening_hours || "", open: null, h24: false
-      };
-      if (!byId[hit.id]) {
-        var ll = toMap(hit.lat, hit.lon);
-        rec.lat = ll.lat; rec.lon = ll.lng;
-        byId[hit.id] = rec;
+      var rec = byId[hit.id];
+      if (!rec) {  // not inline and not loaded yet: what /api/nearest says (WGS-84) will do
+        rec = byId[hit.id] = recordFrom(hit, hit.lon, hit.lat);
       }
       resultsEl.appendChild(resultItem(rec, i + 1, hit.distance_m));
       bounds.extend(L.latLng(rec.lat, rec.lon));
     });
+    revealResults();
     map.invalidateSize({ pan: false });  // the panel just grew: measure the map again first
     map.fitBounds(bounds, { padding: [36, 36], maxZoom: 16, animate: false });
   }
@@ -496,8 +527,30 @@
     return [rec.name, rec.address, rec.county, LABELS.kind[rec.kind], rec.id].join(" ").toLowerCase();
   }
 
+  /** The directory's server-side search, with the map's filters (and the position, to sort by distance). */
+  function listSearchUrl(q) {
+    var f = currentFilters();
+    var params = new URLSearchParams();
+    params.set("q", q);
+    if (f.kind) params.set("kind", f.kind);
+    if (f.amenities.length) params.set("amenity", f.amenities.join(","));
+    if (f.openNow) params.set("open_now", "1");
+    if (f.h24) params.set("h24", "1");
+    if (position) {
+      params.set("lat", position.lat.toFixed(6));
+      params.set("lon", position.lon.toFixed(6));
+    }
+    if (C.lang) params.set("lang", C.lang);
+    return C.listUrl + "?" + params.toString();
+  }
+
   function runSearch() {
     var q = searchInput.value.trim();
+    if (REMOTE) {  // the page holds only the visible area: Enter searches everything in the list
+      if (q) setStatus(S.search_enter, "info");
+      else if (statusEl.textContent === S.search_enter) setStatus("");
+      return;
+    }
     if (!q) {
       if (lastHits) { setStatus(""); renderNearest(lastHits); }
       else { resultsEl.textContent = ""; resultsTitle.hidden = true; }
@@ -527,6 +580,7 @@
     found.slice(0, 20).forEach(function (rec, i) {
       resultsEl.appendChild(resultItem(rec, i + 1, distances[rec.id]));
     });
+    revealResults();
   }
 
   searchInput.addEventListener("input", function () {
@@ -536,6 +590,12 @@
   $("search-form").addEventListener("submit", function (e) {
     e.preventDefault();
     clearTimeout(searchTimer);
+    var q = searchInput.value.trim();
+    if (REMOTE && q) {
+      if (C.embed) window.open(listSearchUrl(q), "_blank", "noopener");
+      else window.location.assign(listSearchUrl(q));
+      return;
+    }
     runSearch();
     searchInput.blur();
   });
@@ -561,15 +621,107 @@
   };
   legend.addTo(map);
 
+  // ---- remote: the stations of the visible area, from the API ------------------------------
+  var REMOTE_DEBOUNCE_MS = 250;
+  var REMOTE_PAD = 0.25;      // ask for a quarter more on every side: small pans need no request
+  var remoteMinZoom = REMOTE ? REMOTE.minZoom : 0;
+  var remoteSeq = 0;
+  var remoteTimer = null;
+  var remoteLoaded = null;    // {bounds (drawing CRS), key (filters)} of the last answer shown
+  var zoomHint = null;
+
+  function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
+
+  function remoteKey(f) { return f.kind + "|" + f.amenities.join(","); }
+
+  function showRecords(recs) {
+    var next = {};
+    recs.forEach(function (rec) {
+      byId[rec.id] = rec;
+      next[rec.id] = markers[rec.id] || makeMarker(rec);
+    });
+    markers = next;  // only the loaded area's markers are kept
+    shownRecords = recs;
+    applyFilters();
+  }
+
+  function loadVisible() {
+    var f = currentFilters();
+    var tooFar = map.getZoom() < remoteMinZoom;
+    zoomHint.hidden = !tooFar;
+    if (tooFar) {
+      remoteSeq++;  // drop any answer still on its way
+      remoteLoaded = null;
+      if (shownRecords.length) showRecords([]);
+      return;
+    }
+    var view = map.getBounds();
+    var key = remoteKey(f);
+    if (remoteLoaded && remoteLoaded.key === key && remoteLoaded.bounds.contains(view)) return;
+    var want = view.pad(REMOTE_PAD);
+    var sw = fromMap(want.getSouthWest());
+    var ne = fromMap(want.getNorthEast());
+    var bbox = [clamp(sw.lon, -180, 180), clamp(sw.lat, -90, 90), clamp(ne.lon, -180, 180), clamp(ne.lat, -90, 90)];
+    var params = new URLSearchParams();
+    params.set("bbox", bbox.map(function (v) { return v.toFixed(5); }).join(","));  // WGS-84, lon first
+    if (f.kind) params.set("kind", f.kind);
+    if (f.amenities.length) params.set("amenity", f.amenities.join(","));
+    var seq = ++remoteSeq;
+    fetch(REMOTE.url + "?" + params.toString(), { headers: { Accept: "application/geo+json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (collection) {
+        if (seq !== remoteSeq) return;
+        remoteLoaded = { bounds: want, key: key };
+        var recs = [];
+        (collection.features || []).forEach(function (feature) {
+          var p = feature.properties || {};
+          var c = feature.geometry && feature.geometry.coordinates;
+          if (!p.id || !c || p.status === "closed") return;
+          recs.push(recordFrom(p, c[0], c[1]));  // GeoJSON order: (lon, lat)
+        });
+        showRecords(recs);
+      })
+      .catch(function () {
+        if (seq !== remoteSeq) return;
+        setStatus(S.api_error, "error");
+      });
+  }
+
   // ---- start --------------------------------------------------------------------------------
+  if (C.county) {  // ?county=: its outline, and the map fitted to it (both in the drawing CRS)
+    L.geoJSON(C.county.outline, {
+      interactive: false,
+      style: { color: "#0b6e4f", weight: 3, opacity: 0.9, fill: true, fillColor: "#0b6e4f", fillOpacity: 0.04 }
+    }).addTo(map);
+    map.invalidateSize({ pan: false });
+    map.fitBounds(C.county.bounds, { padding: [8, 8], animate: false });
+    if (REMOTE) {  // a county embed shows its stations at once, unless the county is vast
+      remoteMinZoom = Math.min(REMOTE.minZoom, Math.max(map.getZoom(), REMOTE.minZoom - 3));
+    }
+  }
   applyFilters();
+  if (REMOTE) {
+    zoomHint = el("div", { className: "yz-zoom-hint", role: "status", text: S.zoom_in_hint });
+    zoomHint.hidden = true;
+    map.getContainer().appendChild(zoomHint);
+    map.on("moveend", function () {
+      clearTimeout(remoteTimer);
+      remoteTimer = setTimeout(loadVisible, REMOTE_DEBOUNCE_MS);
+    });
+    loadVisible();
+  }
   if (window.ResizeObserver) {
     new ResizeObserver(function () { map.invalidateSize({ pan: false }); }).observe(map.getContainer());
   }
 
   // A small handle for the browser tests and for debugging in the console.
   window.yizhan = {
-    map: map, cluster: cluster, markers: markers, stations: byId,
+    map: map, cluster: cluster, stations: byId,
+    get markers() { return markers; },
+    remote: function () { return REMOTE ? { minZoom: remoteMinZoom, loaded: !!remoteLoaded } : null; },
     position: function () { return position; },
     highlighted: function () { return highlight ? highlight.yzId : null; },
     wgsToGcj: wgsToGcj, gcjToWgs: gcjToWgs
