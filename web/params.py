@@ -208,7 +208,8 @@ def parse_datetime(args, name: str) -> datetime | None:
     except (ValueError, OverflowError):
         raise ParameterError(name, text, f"{name} is not a date-time; allowed: {allowed}") from None
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ParameterError(name, text, f"{name} is out of range; allowed: {allowed}, years {MIN_YEAR}-{MAX_YEAR}")
+        raise ParameterError(name, text,
+                             f"{name} is out of range; allowed: {allowed}, years {MIN_YEAR}-{MAX_YEAR}")
     return value
 
 
