@@ -215,11 +215,13 @@ def coverage(radius_m, county, demand, candidates, new_sites, exact, include_pla
 @stations_option
 @counties_option
 def serve(host, port, workers, stations_path, counties_path):
-    """Serve the site with gunicorn (production WGSI server)."""
+    """Serve the site with gunicorn (production WSGI server)."""
     env = dict(os.environ, YIZHAN_STATIONS_PATH=str(Path(stations_path).resolve()),
                YIZHAN_COUNTIES_PATH=str(Path(counties_path).resolve()))
+    # A national-size store takes tens of seconds to validate on a worker's first request: allow it.
+    # Behind a reverse proxy on this host, gunicorn trusts X-Forwarded-Proto from 127.0.0.1 by default.
     args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
-            "--access-logfile", "-", "web:create_app()"]
+            "--timeout", "120", "--access-logfile", "-", "web:create_app()"]
     click.echo(f"serving on http://{host}:{port}/")
     os.execvpe(args[0], args, env)
 
