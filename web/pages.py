@@ -88,7 +88,8 @@ def _template_globals() -> dict[str, Any]:
 
 
 @bp.after_request
-def _after(response: Response) -> Response:
+def finish_html(response: Response) -> Response:
+    """Remember the language, vary HTML on the cookie, gzip: shared by every page blueprint."""
     response = i18n.remember_lang(response)
     if response.mimetype == "text/html":
         response.vary.add("Cookie")

@@ -135,12 +135,7 @@ def _template_globals() -> dict[str, Any]:
     return base
 
 
-@bp.after_request
-def _after(response: Response) -> Response:
-    response = i18n.remember_lang(response)
-    if response.mimetype == "text/html":
-        response.vary.add("Cookie")
-    return assets.gzip_response(response)
+bp.after_request(pages.finish_html)
 
 
 # ---- parameters and cached results -------------------------------------------------------------
