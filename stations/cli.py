@@ -61,11 +61,13 @@ def main() -> None:
 @click.option("--amenity", type=click.Choice(list(AMENITIES)), multiple=True, help="Required (repeatable).")
 @click.option("--status", type=click.Choice(list(STATUSES)), multiple=True, help="Default: open only.")
 @click.option("--open-now", is_flag=True, help="Only sites open now (Asia/Shanghai).")
+@click.option("--open-24-7", "open_24_7", is_flag=True, help="Only sites open around the clock (24/7).")
 @click.option("--max-distance", "max_distance_m", type=float, default=None, help="Metres.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @stations_option
 @counties_option
-def nearest(lat, lon, k, kind, amenity, status, open_now, max_distance_m, as_json, stations_path, counties_path):
+def nearest(lat, lon, k, kind, amenity, status, open_now, open_24_7, max_distance_m, as_json, stations_path,
+            counties_path):
     """The k nearest sites to a position, with geodesic distances in metres."""
     from .hours import now_shanghai
     from .nearest import NearestIndex
@@ -75,7 +77,8 @@ def nearest(lat, lon, k, kind, amenity, status, open_now, max_distance_m, as_jso
         index = NearestIndex(store.all())
         hits = index.query(lon, lat, k=k, kind=kind, amenities=amenity,
                            statuses=tuple(status) or ("open",),
-                           open_at=now_shanghai() if open_now else None, max_distance_m=max_distance_m)
+                           open_at=now_shanghai() if open_now else None, max_distance_m=max_distance_m,
+                           open_24_7=open_24_7)
     except (YizhanError, ValueError) as exc:
         fail(exc)
     if as_json:

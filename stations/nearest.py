@@ -49,7 +49,7 @@ _GEOD_EPS_M = 1e-6  # geodesic solver allowance; GeographicLib is accurate to 15
 _SCALAR_INV_MAX = 24  # up to this many candidates, a loop of scalar Geod.inv calls is faster
 _CACHE_SIZE = 16  # filtered sub-indexes kept (LRU)
 _BATCH_CHUNK = 8192
-_DEFAULT_KEY = (None, 0, frozenset({"open"}))
+_DEFAULT_KEY = (None, 0, frozenset({"open"}), False)
 
 
 def _fmt_allowed(vocab: Iterable[str]) -> str:
@@ -101,7 +101,7 @@ def _relevant_chord(bound_m: float) -> float:
 
 
 class _SubIndex:
-    """A tree over the stations passing the static filters (kind, amenities, statuses)."""
+    """A tree over the stations passing the static filters (kind, amenities, statuses, 24/7)."""
 
     __slots__ = ("n", "tree", "gidx", "identity", "lon", "lat", "rank")
 
@@ -139,6 +139,7 @@ class NearestIndex:
         self._rank[sorted(range(n), key=ids.__getitem__)] = np.arange(n)
         self._amen_bit = {a: 1 << i for i, a in enumerate(AMENITIES)}
         self._columns: tuple | None = None  # (kind, status, amenity bits), built on first filter
+        self._always: np.ndarray | None = None  # open 24/7 per station, built on first such filter
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple, _SubIndex] = OrderedDict()
         self._default: _SubIndex | None = None
@@ -178,6 +179,24 @@ class NearestIndex:
             self._columns = (kind, status, bits)
         return self._columns
 
+    def _always_column(self) -> np.ndarray:
+        """Whether each station's opening_hours parse and are 24/7; call with the lock held."""
+        if self._always is None:
+            from stations.hours import parse_opening_hours  # lazy: only the open_24_7 filter needs it
+
+            memo: dict[str, bool] = {}
+            for s in self._stations:
+                text = s.opening_hours
+                if text is not None and text not in memo:
+                    try:
+                        memo[text] = bool(parse_opening_hours(text).is_24_7)
+                    except ValueError as exc:  # bad hours text: unknown, so not reported as 24/7
+                        log.debug("opening_hours %r not understood: %s", text, exc)
+                        memo[text] = False
+            self._always = np.fromiter((s.opening_hours is not None and memo[s.opening_hours]
+                                        for s in self._stations), bool, len(self._stations))
+        return self._always
+
     def __len__(self) -> int:
         return len(self._stations)
 
@@ -210,9 +229,11 @@ class NearestIndex:
             raise _bad("max_distance_m", max_distance_m, "None or a finite number of metres >= 0")
         return float(max_distance_m)
 
-    def _filter_key(self, kind: Any, amenities: Any, statuses: Any) -> tuple:
-        if kind is None and amenities == () and statuses == ("open",):
+    def _filter_key(self, kind: Any, amenities: Any, statuses: Any, open_24_7: Any = False) -> tuple:
+        if open_24_7 is False and kind is None and amenities == () and statuses == ("open",):
             return _DEFAULT_KEY
+        if not isinstance(open_24_7, (bool, np.bool_)):
+            raise _bad("open_24_7", open_24_7, "True or False")
         if kind is not None and (not isinstance(kind, str) or kind not in KINDS):
             raise _bad("kind", kind, "None or " + _fmt_allowed(KINDS))
         if isinstance(amenities, str):
@@ -241,7 +262,7 @@ class NearestIndex:
                 if not isinstance(st, str) or st not in STATUSES:
                     raise _bad("statuses", st, _fmt_allowed(STATUSES))
             statuses = frozenset(statuses)
-        return (kind, bits, statuses)
+        return (kind, bits, statuses, bool(open_24_7))
 
     @staticmethod
     def _check_open_at(open_at: Any) -> datetime | None:
@@ -252,7 +273,7 @@ class NearestIndex:
     # ---------------------------------------------------------------- sub-indexes
 
     def _sub(self, key: tuple) -> _SubIndex:
-        if key == (None, 0, None):
+        if key == (None, 0, None, False):
             return self._all
         if key is _DEFAULT_KEY and self._default is not None:
             return self._default
@@ -261,7 +282,7 @@ class NearestIndex:
             if sub is not None:
                 self._cache.move_to_end(key)
                 return sub
-            kind, bits, statuses = key
+            kind, bits, statuses, open_24_7 = key
             kind_col, status_col, bits_col = self._filter_columns()
             mask = np.ones(len(self._stations), dtype=bool)
             if kind is not None:
@@ -270,6 +291,8 @@ class NearestIndex:
                 mask &= (bits_col & bits) == bits
             if statuses is not None:
                 mask &= np.isin(status_col, list(statuses))
+            if open_24_7:
+                mask &= self._always_column()
             if mask.all():
                 sub = self._all
             else:
@@ -286,7 +309,8 @@ class NearestIndex:
 
     def query(self, lon: float, lat: float, k: int = 5, kind: str | None = None,
               amenities: Iterable[str] = (), statuses: Iterable[str] | None = ("open",),
-              open_at: datetime | None = None, max_distance_m: float | None = None) -> list[Hit]:
+              open_at: datetime | None = None, max_distance_m: float | None = None,
+              open_24_7: bool = False) -> list[Hit]:
         """The ``k`` stations nearest to (lon, lat), nearest first, exact geodesic metres.
 
         Parameters
@@ -306,6 +330,9 @@ class NearestIndex:
             Stations without opening hours, or with unparseable ones, count as not open.
         max_distance_m : float, optional
             Only stations at most this many geodesic metres away.
+        open_24_7 : bool
+            Only stations open around the clock (``OpeningHours.is_24_7``, however written).
+            Stations without opening hours, or with unparseable ones, are left out.
 
         Raises
         ------
@@ -314,7 +341,7 @@ class NearestIndex:
         lon, lat = self._check_lon_lat(lon, lat)
         if type(k) is not int or k < 1:
             k = self._check_k(k)
-        key = self._filter_key(kind, amenities, statuses)
+        key = self._filter_key(kind, amenities, statuses, open_24_7)
         max_d = math.inf if max_distance_m is None else self._check_max_distance(max_distance_m)
         if open_at is not None:
             self._check_open_at(open_at)
@@ -415,14 +442,14 @@ class NearestIndex:
     def query_batch(self, lons: Sequence[float], lats: Sequence[float], k: int = 5,
                     kind: str | None = None, amenities: Iterable[str] = (),
                     statuses: Iterable[str] | None = ("open",), open_at: datetime | None = None,
-                    max_distance_m: float | None = None) -> list[list[Hit]]:
+                    max_distance_m: float | None = None, open_24_7: bool = False) -> list[list[Hit]]:
         """``query`` for many points at once (vectorised); one result list per point, same filters."""
         lon_a = self._check_arrays("lons", lons, 180.0)
         lat_a = self._check_arrays("lats", lats, 90.0)
         if lon_a.shape != lat_a.shape:
             raise _bad("lats", f"{lat_a.size} values", f"as many values as lons ({lon_a.size})")
         k = self._check_k(k)
-        key = self._filter_key(kind, amenities, statuses)
+        key = self._filter_key(kind, amenities, statuses, open_24_7)
         max_d = self._check_max_distance(max_distance_m)
         open_at = self._check_open_at(open_at)
         sub = self._sub(key)

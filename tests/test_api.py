@@ -78,6 +78,9 @@ BAD_NEAREST = [
     ("lat=35.4&lon=116.6&amenity=toilet,sauna", "amenity", "sauna"),
     ("lat=35.4&lon=116.6&amenity=toilet&amenity=sauna", "amenity", "sauna"),
     ("lat=35.4&lon=116.6&open_now=maybe", "open_now", "maybe"),
+    ("lat=35.4&lon=116.6&open_24_7=maybe", "open_24_7", "maybe"),
+    ("lat=35.4&lon=116.6&open_24_7=2", "open_24_7", "2"),
+    ("lat=35.4&lon=116.6&open_24_7=1&open_24_7=0", "open_24_7", ["1", "0"]),
     ("lat=35.4&lon=116.6&status=bogus", "status", "bogus"),
     ("lat=35.4&lon=116.6&max_distance_m=-1", "max_distance_m", "-1"),
     ("lat=35.4&lon=116.6&max_distance_m=abc", "max_distance_m", "abc"),
@@ -149,8 +152,8 @@ def test_fuzzed_query_strings_never_answer_500(app):
     hypothesis = pytest.importorskip("hypothesis")
     from hypothesis import strategies as st
 
-    names = ["lat", "lon", "k", "kind", "amenity", "open_now", "max_distance_m", "status", "at", "crs",
-             "county", "bbox"]
+    names = ["lat", "lon", "k", "kind", "amenity", "open_now", "open_24_7", "max_distance_m", "status", "at",
+             "crs", "county", "bbox"]
     offsets = st.sampled_from(["", "Z", "+14:00", "-12:00", "+08:00"])
     values = st.one_of(st.text(max_size=12), st.floats(allow_nan=True, allow_infinity=True).map(str),
                        st.integers().map(str), st.sampled_from(list(AMENITIES) + list(KINDS) + list(STATUSES)),
@@ -400,6 +403,47 @@ def test_nearest_open_now_uses_shanghai_time(client):
     assert a == b
     everyone = client.get("/api/nearest?lat=35.4&lon=116.6&k=50&open_now=0").get_json()
     assert {r["id"] for r in a["results"]} <= {r["id"] for r in everyone["results"]}
+
+
+# Open around the clock, by reading the fixture by hand: every 24/7 station writes it literally.
+ALWAYS_OPEN = {f["properties"]["id"] for f in STATION_FEATURES if f["properties"].get("opening_hours") == "24/7"}
+
+
+def test_always_open_fixture_set_is_what_we_think():
+    assert ALWAYS_OPEN == {"JN-RS-0001", "JN-RS-0003", "JN-RS-0005", "JN-RS-0009", "JN-RS-0010", "JN-CB-0001"}
+
+
+@pytest.mark.parametrize("lon,lat", QUERY_POINTS)
+@pytest.mark.parametrize("query,kwargs", [
+    ("open_24_7=1", {}),
+    ("open_24_7=true&k=1", {"k": 1}),
+    ("open_24_7=YES&k=50", {"k": 50}),
+    ("open_24_7=on&k=50&status=open,temporarily_closed,closed",
+     {"k": 50, "statuses": ("open", "temporarily_closed", "closed")}),
+    ("open_24_7=1&kind=convalescence_base", {"kind": "convalescence_base"}),
+    ("open_24_7=1&amenity=toilet&k=50", {"amenities": ("toilet",), "k": 50}),
+    ("open_24_7=1&max_distance_m=20000&k=50", {"max_m": 20000, "k": 50}),
+    ("open_24_7=1&at=2026-11-25T12:00&k=50", {"k": 50}),  # all 24/7 stations are open at noon
+])
+def test_nearest_open_24_7_agrees_with_brute_force(client, lon, lat, query, kwargs):
+    body = client.get(f"/api/nearest?lat={lat}&lon={lon}&{query}").get_json()
+    assert_matches(body, brute_force(lon, lat, ids=ALWAYS_OPEN, **kwargs))
+    if "max_m" not in kwargs:
+        assert body["results"], "every query point has some 24/7 station"
+
+
+def test_nearest_open_24_7_finds_a_far_station_beyond_nearer_ones(client):
+    # Next to 邹城 (JN-RS-0007, JN-CP-0002, JN-RS-0008 are nearer), the nearest 24/7 open one is far away.
+    lon, lat = 116.975, 35.11
+    body = client.get(f"/api/nearest?lat={lat}&lon={lon}&k=1&open_24_7=1").get_json()
+    assert_matches(body, brute_force(lon, lat, k=1, ids=ALWAYS_OPEN))
+    assert body["results"][0]["id"] not in {"JN-RS-0007", "JN-CP-0002"}
+
+
+@pytest.mark.parametrize("value", ["0", "false", "no", "off", ""])
+def test_nearest_open_24_7_off_is_the_unfiltered_answer(client, value):
+    body = client.get(f"/api/nearest?lat=35.4&lon=116.6&k=50&open_24_7={value}").get_json()
+    assert_matches(body, brute_force(116.6, 35.4, k=50))
 
 
 def test_nearest_shape_is_the_cli_json_shape(client):
@@ -679,6 +723,7 @@ def test_openapi_enums_come_from_the_vocabulary(openapi_doc):
     assert params["amenity"]["schema"]["items"]["enum"] == list(AMENITIES)
     assert params["status"]["schema"]["items"]["enum"] == list(STATUSES)
     assert params["lat"]["required"] and params["lon"]["required"]
+    assert params["open_24_7"]["schema"]["enum"] == params["open_now"]["schema"]["enum"]
     station_props = openapi_doc["components"]["schemas"]["StationFeature"]["properties"]["properties"]["properties"]
     assert station_props["kind"]["enum"] == list(KINDS)
     assert station_props["amenities"]["items"]["enum"] == list(AMENITIES)
@@ -716,6 +761,7 @@ REAL_RESPONSES = [
     ("/api/nearest?lat=35.41&lon=116.59&k=50&status=open,closed,planned&amenity=drinking_water", "/api/nearest"),
     ("/api/nearest?lat=35.41&lon=116.59&crs=gcj02&at=2026-11-25T23:00", "/api/nearest"),
     ("/api/nearest?lat=35.41&lon=116.59&max_distance_m=1", "/api/nearest"),
+    ("/api/nearest?lat=35.41&lon=116.59&open_24_7=1&k=3", "/api/nearest"),
     ("/api/nearest?lat=abc&lon=116.59", "/api/nearest"),
     ("/api/stations", "/api/stations"),
     ("/api/stations?kind=cultural_palace&crs=bd09", "/api/stations"),

@@ -13,12 +13,14 @@ STATIONS = ROOT / "geodata" / "stations.geojson"
 COUNTIES = ROOT / "geodata" / "counties.geojson"
 
 
-def brute_force_nearest(lat, lon, k):
+def brute_force_nearest(lat, lon, k, only_24_7=False):
     """Independent: geographiclib over every open station in the bundled file."""
     data = json.loads(STATIONS.read_text(encoding="utf-8"))
     rows = []
     for f in data["features"]:
         if f["properties"]["status"] != "open":
+            continue
+        if only_24_7 and f["properties"].get("opening_hours") != "24/7":  # the file writes it so
             continue
         slon, slat = f["geometry"]["coordinates"]
         rows.append((Geodesic.WGS84.Inverse(lat, lon, slat, slon)["s12"], f["properties"]["id"]))
@@ -37,6 +39,17 @@ def test_nearest_json_shape_and_results():
         assert abs(r["distance_m"] - d) < 0.1
         assert set(r) == {"id", "name", "kind", "lon", "lat", "distance_m", "county_code", "status",
                           "amenities", "opening_hours"}
+
+
+def test_nearest_open_24_7():
+    result = CliRunner().invoke(main, ["nearest", "--lat", "35.41", "--lon", "116.59", "-k", "8", "--json",
+                                       "--open-24-7", "--stations", str(STATIONS), "--counties", str(COUNTIES)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    expected = brute_force_nearest(35.41, 116.59, 8, only_24_7=True)
+    assert len(expected) == 8
+    assert [r["id"] for r in payload["results"]] == [i for _, i in expected]
+    assert all(r["opening_hours"] == "24/7" for r in payload["results"])
 
 
 def test_nearest_text_and_bad_input():

@@ -320,6 +320,47 @@ def test_open_at_uses_hours_module_and_treats_bad_or_missing_hours_as_not_open(m
     assert len(calls) <= 4 * 4  # 4 queries: once per distinct text and query, not per station
 
 
+# Ways of writing the hours; the 24/7 ones are listed by hand (not via stations.hours).
+HOURS_24_7 = ("24/7", "Mo-Su 00:00-24:00", "00:00-24:00", "Mo-Fr 00:00-24:00; Sa,Su 00:00-24:00")
+HOURS_NOT_24_7 = ("Mo-Fr 08:00-18:00", "Mo-Su 00:00-23:59", "24/7; PH off", "06:00-22:00",
+                  "Mo-Sa 00:00-24:00", "not hours at all", None)
+
+
+@pytest.mark.parametrize("bbox, seed", [(JINING_BBOX, 18), (CHINA_BBOX, 19)], ids=["jining", "china"])
+def test_open_24_7_results_equal_brute_force(bbox, seed):
+    stations = random_stations(600, bbox, seed, hours=HOURS_24_7 + HOURS_NOT_24_7 * 2)
+    index = NearestIndex(stations)
+    rnd = random.Random(seed + 100)
+    for _ in range(60):
+        lon, lat = random_point(rnd, bbox)
+        filters = {
+            "k": rnd.choice([1, 3, 5, 8, 40]),
+            "kind": rnd.choice([None, *KINDS]),
+            "amenities": tuple(rnd.sample(sorted(AMENITIES), rnd.choice([0, 0, 1]))),
+            "statuses": rnd.choice([("open",), None]),
+            "max_distance_m": rnd.choice([None, None, 40_000.0]),
+        }
+        hits = index.query(lon, lat, open_24_7=True, **filters)
+        expected = brute_force(stations, lon, lat, is_open=lambda s: s.opening_hours in HOURS_24_7,
+                               **filters)
+        assert_same(hits, expected)
+        # the same filters without 24/7 are a different cached tree and stay exact
+        assert_same(index.query(lon, lat, open_24_7=False, **filters),
+                    brute_force(stations, lon, lat, **filters))
+    lons, lats = zip(*(random_point(rnd, bbox) for _ in range(10)))
+    assert index.query_batch(lons, lats, k=4, open_24_7=True) == \
+        [index.query(lon, lat, k=4, open_24_7=True) for lon, lat in zip(lons, lats)]
+
+
+def test_open_24_7_combines_with_open_at():
+    stations = random_stations(300, JINING_BBOX, 20, hours=("24/7", "Mo-Fr 08:00-18:00", None))
+    index = NearestIndex(stations)
+    lon, lat = JINING
+    at = datetime(2026, 11, 25, 10)  # a Wednesday: the day stations are open too
+    assert_same(index.query(lon, lat, k=10, open_at=at, open_24_7=True),
+                brute_force(stations, lon, lat, k=10, is_open=lambda s: s.opening_hours == "24/7"))
+
+
 # ---------------------------------------------------------------- result shape
 
 
@@ -366,6 +407,8 @@ def small_index():
     ({"statuses": ["gone"]}, "statuses", "'gone'"),
     ({"statuses": ()}, "statuses", "()"),
     ({"open_at": "now"}, "open_at", "'now'"),
+    ({"open_24_7": "yes"}, "open_24_7", "'yes'"),
+    ({"open_24_7": 1}, "open_24_7", "1"),
 ])
 def test_bad_input_raises_value_error_naming_parameter_and_value(small_index, kwargs, field, shown):
     args = {"lon": 116.6, "lat": 35.4, **kwargs}

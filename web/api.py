@@ -110,7 +110,7 @@ def nearest() -> Response:
     p = parse_nearest(request.args)
     index = state().nearest_index()
     hits = index.query(p.lon, p.lat, k=p.k, kind=p.kind, amenities=p.amenities, statuses=p.statuses,
-                       open_at=p.open_at, max_distance_m=p.max_distance_m)
+                       open_at=p.open_at, max_distance_m=p.max_distance_m, open_24_7=p.open_24_7)
     results = [hit.to_dict() for hit in hits]
     payload: dict[str, Any] = {"query": {"lat": p.lat, "lon": p.lon}, "results": results}
     if p.crs != "wgs84":

@@ -215,6 +215,10 @@ def paths(counties=None) -> dict[str, Any]:
                 _param("at", {"type": "string", "format": "date-time"},
                        "Only stations open at this time (ISO 8601; Asia/Shanghai time unless an offset is "
                        "given). Not together with open_now."),
+                _param("open_24_7", {"type": "string", "enum": ["1", "0", "true", "false", "yes", "no", "on", "off"],
+                                     "default": "0"},
+                       "Only stations open around the clock: opening hours that parse and cover every "
+                       "moment (`24/7`, `Mo-Su 00:00-24:00`, ...). Combines with open_now and at."),
                 _param("max_distance_m", {"type": "number", "minimum": 0, "maximum": MAX_DISTANCE_M},
                        "Only stations within this many metres."),
                 _param("status", {"type": "array", "items": {"type": "string", "enum": list(STATUSES)},

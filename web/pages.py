@@ -25,7 +25,6 @@ from stations.hours import parse_opening_hours
 from stations.model import AMENITIES, KINDS, STATUSES, Station
 
 from . import assets, i18n, maps
-from .params import MAX_K
 from .state import state
 
 log = logging.getLogger(__name__)
@@ -250,7 +249,6 @@ def render_map_page(template: str, embed: bool = False):
             "walkSpeedKmh": WALK_SPEED_KMH, "maxWalkM": MAX_WALK_M, "nearestUrl": "/api/nearest",
             "stationUrl": url_for("pages.station", station_id="__ID__"),
             "listUrl": url_for("pages.directory"),
-            "maxK": MAX_K,  # what /api/nearest accepts
             "embed": embed,
             "county": st.cached(("pages.county", county, crs), lambda: maps.county_view(st.counties, county, crs))
             if county else None,

@@ -231,6 +231,7 @@ class NearestParams:
     open_at: datetime | None = None
     max_distance_m: float | None = None
     crs: str = "wgs84"
+    open_24_7: bool = False
 
 
 def parse_nearest(args, now: datetime | None = None) -> NearestParams:
@@ -251,7 +252,8 @@ def parse_nearest(args, now: datetime | None = None) -> NearestParams:
     max_distance_m = parse_float(args, "max_distance_m", minimum=0, maximum=MAX_DISTANCE_M,
                                  what="a distance in metres")
     return NearestParams(lon=lon, lat=lat, k=k, kind=kind, amenities=amenities, statuses=statuses,
-                         open_at=at, max_distance_m=max_distance_m, crs=parse_crs(args))
+                         open_at=at, max_distance_m=max_distance_m, crs=parse_crs(args),
+                         open_24_7=parse_bool(args, "open_24_7"))
 
 
 @dataclass(frozen=True)

@@ -195,7 +195,9 @@ def test_filters_change_the_nearest_list_and_the_map(live_server, make_page, sta
 
     # "24 h": only stations open around the clock (computed here from the fixture text).
     page.check("#filters input[name=kind][value='']")
-    page.check("#filters input[name=h24]")
+    with page.expect_request(lambda r: "/api/nearest" in r.url and "open_24_7=1" in r.url) as h24_request:
+        page.check("#filters input[name=h24]")
+    assert "k=5&" in h24_request.value.url + "&"  # the server filters: no over-fetching
     expected = brute_force(station_features, *POSITION, keep=lambda f: props(f).get("opening_hours") == "24/7")[:5]
     page.wait_for_function(f"""() => JSON.stringify([...document.querySelectorAll('#results li')].map(li => li.dataset.id))
         === {json.dumps(json.dumps([i for _, i in expected], separators=(",", ":")))}""", timeout=WAIT_MS)

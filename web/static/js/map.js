@@ -402,11 +402,11 @@
     var params = new URLSearchParams();
     params.set("lat", position.lat.toFixed(6));
     params.set("lon", position.lon.toFixed(6));
-    // "24 h" is not an API filter: ask for more and keep the 24/7 ones here.
-    params.set("k", String(f.h24 ? C.maxK : C.k));
+    params.set("k", String(C.k));
     if (f.kind) params.set("kind", f.kind);
     if (f.amenities.length) params.set("amenity", f.amenities.join(","));
     if (f.openNow) params.set("open_now", "1");
+    if (f.h24) params.set("open_24_7", "1");  // the server knows every way of writing 24/7
     var seq = ++requestSeq;
     setStatus(S.searching, "busy");
     fetch(C.nearestUrl + "?" + params.toString(), { headers: { Accept: "application/json" } })
@@ -416,9 +416,7 @@
       })
       .then(function (payload) {
         if (seq !== requestSeq) return;
-        var hits = (payload.results || []).filter(function (hit) {
-          return !f.h24 || (byId[hit.id] ? byId[hit.id].h24 : is247(hit.opening_hours));
-        }).slice(0, C.k);
+        var hits = payload.results || [];
         distances = {};
         hits.forEach(function (hit) { distances[hit.id] = hit.distance_m; });
         lastHits = hits;
