@@ -47,6 +47,19 @@ def listed(page):
     )
 
 
+def view(page, lat, lon, zoom):
+    """Move the map once markercluster has finished any zoom animation, then let it settle.
+
+    markercluster ignores a move that lands while its own animation runs (``_inZoomAnimation``),
+    so a test that moves twice in quick succession could miss markers on a loaded machine.
+    """
+    idle = "() => !yizhan.cluster._inZoomAnimation"
+    page.wait_for_function(idle, timeout=WAIT_MS)
+    page.evaluate(f"() => yizhan.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+    page.wait_for_function(idle, timeout=WAIT_MS)
+    page.evaluate("() => yizhan.map.fire('moveend')")
+
+
 def press_find_nearest(page):
     page.get_by_role("button", name=re.compile("找最近的驿站")).click()
 
@@ -88,14 +101,14 @@ def test_map_shows_one_marker_per_visible_station_with_kind_icons(live_server, m
     assert drawn == len(visible)
 
     # Zoomed in on the city centre, each kind has its own glyph and planned sites are dashed.
-    page.evaluate("() => yizhan.map.setView([35.4125, 116.5885], 16, {animate: false})")
+    view(page, 35.4125, 116.5885, 16)
     page.wait_for_selector(".yz-pin.k-cultural_palace", timeout=WAIT_MS)
     assert page.inner_text(".yz-pin.k-cultural_palace") == GLYPHS["cultural_palace"]
     assert page.inner_text(".yz-pin.k-rest_station >> nth=0") == GLYPHS["rest_station"]
-    page.evaluate("() => yizhan.map.setView([35.40, 116.85], 16, {animate: false})")
+    view(page, 35.40, 116.85, 16)
     planned = page.wait_for_selector(".yz-pin.s-planned", timeout=WAIT_MS)
     assert planned.evaluate("el => getComputedStyle(el).borderStyle") == "dashed"
-    page.evaluate("() => yizhan.map.setView([35.52, 116.90], 16, {animate: false})")
+    view(page, 35.52, 116.90, 16)
     assert page.inner_text(".yz-pin.k-convalescence_base") == GLYPHS["convalescence_base"]
 
     page.evaluate("() => yizhan.map.fitBounds(yizhan.cluster.getBounds(), {animate: false})")
