@@ -6,7 +6,6 @@ Errors are answered by ``web.errors`` as ``{"error": {...}}`` with a 4xx status.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Callable
 
@@ -16,6 +15,7 @@ from flask import Blueprint, Response, request
 from stations.coords import convert
 from stations.model import COORD_DECIMALS
 
+from .caching import conditional, etag_of
 from .errors import json_response
 from .openapi import build_openapi
 from .params import parse_nearest, parse_station_filters, parse_crs
@@ -24,32 +24,12 @@ from .state import state
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 GEOJSON = "application/geo+json"
-REVALIDATE = "no-cache"  # browsers may keep a copy but must revalidate it (cheap with the ETag)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
 
-def _etag(*parts: Any) -> str:
-    return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()[:24]
-
-
 def _canonical_args() -> tuple:
     return tuple(sorted(request.args.items(multi=True)))
-
-
-def _not_modified(etag: str) -> Response | None:
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-        response.set_etag(etag)
-        response.headers["Cache-Control"] = REVALIDATE
-        return response
-    return None
-
-
-def _with_etag(response: Response, etag: str) -> Response:
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = REVALIDATE
-    return response
 
 
 def _dumps(payload: Any) -> str:
@@ -59,15 +39,12 @@ def _dumps(payload: Any) -> str:
 def _text_and_etag(payload: Any) -> tuple[str, str]:
     """Serialised text and an ETag of its content (for data that does not follow the store)."""
     text = _dumps(payload)
-    return text, hashlib.sha1(text.encode("utf-8")).hexdigest()[:24]
+    return text, etag_of(text)
 
 
 def _conditional(etag: str, build_body: Callable[[], str], mimetype: str) -> Response:
     """304 when the client has ``etag``; else the body (built lazily) with the ETag."""
-    cached = _not_modified(etag)
-    if cached is not None:
-        return cached
-    return _with_etag(Response(build_body(), mimetype=mimetype), etag)
+    return conditional(etag, lambda: Response(build_body(), mimetype=mimetype))
 
 
 def _convert_positions(lons: list[float], lats: list[float], crs: str) -> tuple[list[float], list[float]]:
@@ -129,7 +106,7 @@ def stations() -> Response:
     st = state()
     filters = parse_station_filters(request.args, st.counties)
     version = st.store.version
-    etag = _etag("stations", version, _canonical_args())
+    etag = etag_of("stations", version, _canonical_args())
 
     def body() -> str:
         if filters.is_empty:  # the whole map: serialise once per store version
@@ -147,7 +124,7 @@ def station(station_id: str) -> Response:
     st = state()
     crs = parse_crs(request.args)
     feature = st.store.get(station_id).to_feature()  # NotFound -> 404 by web.errors
-    etag = _etag("station", st.store.version, station_id, crs)
+    etag = etag_of("station", st.store.version, station_id, crs)
     if crs != "wgs84":
         feature = _features_in_crs({"features": [feature]}, crs)["features"][0]
         feature["crs"] = crs

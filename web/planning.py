@@ -11,7 +11,6 @@ to GCJ-02 on the way out, as on the home page (``web.maps.to_display``).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from stations.coords import transform_geometry, wgs84_to_gcj02
 from stations.coverage import OPEN_STATUSES, PLANNED_STATUSES, RADIUS_RANGE_M, analyse
 
 from . import assets, i18n, maps, pages
+from .caching import conditional, etag_of
 from .errors import json_response
 from .openapi import CACHED_HEADERS, COMMON_ERRORS, IF_NONE_MATCH, NOT_MODIFIED
 from .params import parse_bool, parse_county, parse_float, parse_int
@@ -198,18 +198,7 @@ def coverage_gaps(p: CoverageParams, after: bool = False) -> dict[str, Any]:
 
 
 def _etag(*parts: Any) -> str:
-    return hashlib.sha1(repr((state().store.version, *parts)).encode("utf-8")).hexdigest()[:24]
-
-
-def _conditional(etag: str, build) -> Response:
-    """304 if the client has ``etag``; else ``build()`` with the ETag (revalidate each time)."""
-    if request.if_none_match.contains_weak(etag):
-        response = Response(status=304)
-    else:
-        response = build()
-    response.set_etag(etag, weak=True)  # weak: the body may be sent gzip-encoded
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return etag_of(state().store.version, *parts)
 
 
 # ---- presentation helpers -----------------------------------------------------------------------
@@ -560,14 +549,14 @@ def download(fmt: str):
         response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
         return response
 
-    return _conditional(_etag("download", fmt, lang, p.key), build)
+    return conditional(_etag("download", fmt, lang, p.key), build)
 
 
 @bp.get("/api/coverage")
 def api_coverage() -> Response:
     """Coverage by county (``CoverageResult.to_dict()``): figures, worst cases, targets, suggested sites."""
     p = parse_coverage(request.args, state().counties)
-    return _conditional(_etag("api.coverage", p.key), lambda: json_response(coverage_dict(p)))
+    return conditional(_etag("api.coverage", p.key), lambda: json_response(coverage_dict(p)))
 
 
 @bp.get("/api/coverage/gaps")
@@ -575,7 +564,7 @@ def api_coverage_gaps() -> Response:
     """The uncovered area of each county as GeoJSON (``after=1``: once the suggested sites are built)."""
     p = parse_coverage(request.args, state().counties)
     after = parse_bool(request.args, "after")
-    return _conditional(_etag("api.gaps", p.key, after),
+    return conditional(_etag("api.gaps", p.key, after),
                         lambda: json_response(coverage_gaps(p, after and p.new_sites > 0), mimetype=GEOJSON))
 
 
