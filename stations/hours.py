@@ -407,3 +407,36 @@ def parse_opening_hours(text: str) -> OpeningHours:
 def is_open(text: str, at: datetime) -> bool:
     """Whether ``text`` (an ``opening_hours`` value) says open at ``at``; parsing is cached."""
     return parse_opening_hours(text).is_open(at)
+
+
+# ---- tolerant readers for stored values (None or unreadable text is "unknown") -----------------
+
+def open_state(text: str | None, at: datetime) -> bool | None:
+    """True/False when ``text`` says so at ``at``; None when there are no (readable) hours."""
+    if not text:
+        return None
+    try:
+        return parse_opening_hours(text).is_open(at)
+    except ValueError:
+        log.warning("unreadable opening_hours %r", text)
+        return None
+
+
+def open_around_the_clock(text: str | None) -> bool:
+    """Whether ``text`` means open 24/7 (however written); False when missing or unreadable."""
+    if not text:
+        return False
+    try:
+        return parse_opening_hours(text).is_24_7
+    except ValueError:
+        return False
+
+
+def describe_text(text: str | None, lang: str = "zh") -> str:
+    """A readable description of ``text``; the raw text when unreadable, "" when missing."""
+    if not text:
+        return ""
+    try:
+        return parse_opening_hours(text).describe(lang)
+    except ValueError:
+        return text

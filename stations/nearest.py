@@ -182,19 +182,13 @@ class NearestIndex:
     def _always_column(self) -> np.ndarray:
         """Whether each station's opening_hours parse and are 24/7; call with the lock held."""
         if self._always is None:
-            from stations.hours import parse_opening_hours  # lazy: only the open_24_7 filter needs it
+            from stations.hours import open_around_the_clock  # lazy: only the open_24_7 filter needs it
 
-            memo: dict[str, bool] = {}
+            memo: dict[str | None, bool] = {}
             for s in self._stations:
-                text = s.opening_hours
-                if text is not None and text not in memo:
-                    try:
-                        memo[text] = bool(parse_opening_hours(text).is_24_7)
-                    except ValueError as exc:  # bad hours text: unknown, so not reported as 24/7
-                        log.debug("opening_hours %r not understood: %s", text, exc)
-                        memo[text] = False
-            self._always = np.fromiter((s.opening_hours is not None and memo[s.opening_hours]
-                                        for s in self._stations), bool, len(self._stations))
+                if s.opening_hours not in memo:
+                    memo[s.opening_hours] = open_around_the_clock(s.opening_hours)
+            self._always = np.fromiter((memo[s.opening_hours] for s in self._stations), bool, len(self._stations))
         return self._always
 
     def __len__(self) -> int:
@@ -424,19 +418,13 @@ class NearestIndex:
         return [Hit(stations[g], s) for g, s in zip(gsel, dist[order].tolist())]
 
     def _open(self, sub: _SubIndex, j: int, at: datetime, memo: dict) -> bool:
+        """Open at ``at``; stations without (readable) hours are not reported as open."""
         text = self._stations[sub.gidx[j]].opening_hours
-        if text is None:
-            return False
         res = memo.get(text)
         if res is None:
-            from stations.hours import is_open  # lazy: only the open_at filter needs it
+            from stations.hours import open_state  # lazy: only the open_at filter needs it
 
-            try:
-                res = bool(is_open(text, at))
-            except ValueError as exc:  # bad hours text: unknown, so not reported as open
-                log.debug("opening_hours %r not understood: %s", text, exc)
-                res = False
-            memo[text] = res
+            res = memo[text] = open_state(text, at) is True
         return res
 
     def query_batch(self, lons: Sequence[float], lats: Sequence[float], k: int = 5,

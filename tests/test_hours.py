@@ -286,3 +286,34 @@ def test_now_shanghai_is_aware_and_at_utc_plus_8():
     now = now_shanghai()
     assert now.utcoffset() == timedelta(hours=8)
     assert abs(now - datetime.now(timezone.utc)) < timedelta(minutes=1)
+
+
+# ---- tolerant readers used by the map, the list and the nearest filter ------------------------
+
+def test_open_state_is_unknown_for_missing_or_unreadable_hours():
+    from stations.hours import open_state
+
+    thursday_10 = datetime(2026, 11, 26, 10, 0)
+    thursday_20 = datetime(2026, 11, 26, 20, 0)
+    assert open_state("Mo-Fr 08:00-18:00", thursday_10) is True
+    assert open_state("Mo-Fr 08:00-18:00", thursday_20) is False
+    assert open_state(None, thursday_10) is None
+    assert open_state("", thursday_10) is None
+    assert open_state("Mo-Fx 08:00-18:00", thursday_10) is None
+
+
+def test_open_around_the_clock_reads_meaning_not_spelling():
+    from stations.hours import open_around_the_clock
+
+    assert open_around_the_clock("24/7") and open_around_the_clock("Mo-Su 00:00-24:00")
+    assert not open_around_the_clock("24/7; PH off")
+    assert not open_around_the_clock("00:00-23:59")
+    assert not open_around_the_clock(None) and not open_around_the_clock("nonsense")
+
+
+def test_describe_text_falls_back_to_raw_text():
+    from stations.hours import describe_text
+
+    assert describe_text(None) == ""
+    assert describe_text("Mo-Fx 08:00-18:00") == "Mo-Fx 08:00-18:00"
+    assert "08:00-18:00" in describe_text("Mo-Fr 08:00-18:00", "en")

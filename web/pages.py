@@ -21,7 +21,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from stations.errors import NotFound
-from stations.hours import parse_opening_hours
+from stations import hours
 from stations.model import AMENITIES, KINDS, STATUSES, Station
 
 from . import assets, i18n, maps
@@ -107,32 +107,15 @@ def now_shanghai() -> datetime:
 
 
 def open_state(station: Station, at: datetime) -> bool | None:
-    """True/False if the hours say so at ``at``; None when there are no (readable) hours."""
-    if not station.opening_hours:
-        return None
-    try:
-        return parse_opening_hours(station.opening_hours).is_open(at)
-    except ValueError:
-        log.warning("station %s: unreadable opening_hours %r", station.id, station.opening_hours)
-        return None
+    return hours.open_state(station.opening_hours, at)
 
 
 def always_open(station: Station) -> bool:
-    if not station.opening_hours:
-        return False
-    try:
-        return parse_opening_hours(station.opening_hours).is_24_7
-    except ValueError:
-        return False
+    return hours.open_around_the_clock(station.opening_hours)
 
 
 def describe_hours(station: Station, lang: str) -> str:
-    if not station.opening_hours:
-        return ""
-    try:
-        return parse_opening_hours(station.opening_hours).describe(lang)
-    except ValueError:
-        return station.opening_hours
+    return hours.describe_text(station.opening_hours, lang)
 
 
 def walk_minutes(distance_m: float) -> int:
