@@ -211,21 +211,43 @@ def coverage(radius_m, county, demand, candidates, new_sites, exact, include_pla
             click.echo(f"new site {i}: lon {s['lon']:.6f} lat {s['lat']:.6f} county {s['county_code']} gain {s['gain']:.3f}")
 
 
+#: gunicorn's request limits, set deliberately: what exceeds them gets gunicorn's own short HTML answer
+#: (414, 431) that the app never sees. The request line is at gunicorn's maximum, so that the app's own
+#: limit (MAX_URL_LENGTH, 4,096 bytes by default) answers over-long URLs first, in the site's format.
+GUNICORN_LIMITS = (("--limit-request-line", 8190), ("--limit-request-fields", 100),
+                   ("--limit-request-field_size", 8190))
+
+
+def gunicorn_command(host: str, port: int, workers: int = 2, threads: int = 4) -> list[str]:
+    """The command line ``yizhan serve`` runs (tests and the HTTP benchmark start the same).
+
+    gthread workers: a request waiting for a background analysis (``web.background``) holds one of
+    its worker's threads, not the whole worker, so cheap requests go on being served.
+    """
+    bind = f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+    # A national-size store takes tens of seconds to validate on a worker's first request: allow it.
+    # Behind a reverse proxy on this host, gunicorn trusts X-Forwarded-Proto from 127.0.0.1 by default.
+    args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
+            "--threads", str(threads), "--bind", bind, "--timeout", "120", "--access-logfile", "-"]
+    for option, value in GUNICORN_LIMITS:
+        args += [option, str(value)]
+    return args + ["web:create_app()"]
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Worker processes.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(2, 64),
+              help="Threads per worker (gthread): a request waiting for an analysis holds one of them.")
 @stations_option
 @counties_option
-def serve(host, port, workers, stations_path, counties_path):
+def serve(host, port, workers, threads, stations_path, counties_path):
     """Serve the site with gunicorn (production WSGI server)."""
     env = dict(os.environ, YIZHAN_STATIONS_PATH=str(Path(stations_path).resolve()),
                YIZHAN_COUNTIES_PATH=str(Path(counties_path).resolve()))
-    # A national-size store takes tens of seconds to validate on a worker's first request: allow it.
-    # Behind a reverse proxy on this host, gunicorn trusts X-Forwarded-Proto from 127.0.0.1 by default.
-    args = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
-            "--timeout", "120", "--access-logfile", "-", "web:create_app()"]
-    click.echo(f"serving on http://{host}:{port}/")
+    args = gunicorn_command(host, port, workers, threads)
+    click.echo(f"serving on http://{host}:{port}/ ({workers} workers x {threads} threads)")
     os.execvpe(args[0], args, env)
 
 

@@ -475,7 +475,8 @@ def _check_args(counties, radius_m, new_sites, county, targets) -> tuple[list[st
 
 def analyse(counties, stations: Sequence[Station], radius_m: float = 1000, include_planned: bool = False,
             demand=None, new_sites: int = 0, candidates=None, exact: bool = False, county: str | None = None,
-            targets: dict | None = None, progress: Progress | None = None) -> CoverageResult:
+            targets: dict | None = None, progress: Progress | None = None,
+            max_candidates: int = MAX_GRID_CANDIDATES, max_demand_points: int = MAX_DEMAND_POINTS) -> CoverageResult:
     """Coverage of counties by stations within ``radius_m``, with optional suggested new sites.
 
     Parameters
@@ -503,6 +504,10 @@ def analyse(counties, stations: Sequence[Station], radius_m: float = 1000, inclu
         Overrides of ``DEFAULT_TARGETS``.
     progress : callable(done, total, label), optional
         Called after each step (for a progress bar).
+    max_candidates, max_demand_points : int
+        Bounds of the siting grids (candidate sites, spacing R/2; area-weighted demand points, spacing
+        R/4): past them the grids get coarser. They bound the work of ``new_sites`` (a web server sets
+        lower ones than the defaults, 50,000 and 200,000).
 
     Returns
     -------
@@ -576,12 +581,13 @@ def analyse(counties, stations: Sequence[Station], radius_m: float = 1000, inclu
         result.demand_report["outside_counties"] = int(sum(c is None for c in d_codes))
     if new_sites:
         _suggest(result, counties, pts, layer, d_codes, d_cov, int(new_sites), candidates, exact,
-                 progress, step, total)
+                 progress, step, total, max_candidates=max_candidates, max_demand_points=max_demand_points)
     return result
 
 
 def _suggest(result: CoverageResult, counties, pts: _Points, layer: PointLayer | None, d_codes, d_cov,
-             p: int, candidates, exact: bool, progress, step: int, total: int) -> None:
+             p: int, candidates, exact: bool, progress, step: int, total: int,
+             max_candidates: int = MAX_GRID_CANDIDATES, max_demand_points: int = MAX_DEMAND_POINTS) -> None:
     """Choose new sites (max-cover) and fill suggestions and the 'after' figures in place."""
     radius_m = result.radius_m
     codes = [c.adcode for c in result.counties]
@@ -591,7 +597,7 @@ def _suggest(result: CoverageResult, counties, pts: _Points, layer: PointLayer |
         dem_lons, dem_lats, dem_w = layer.lons[inside], layer.lats[inside], layer.weights[inside]
         dem_cov = d_cov[inside]
     else:  # area-weighted: a grid over each county, each point worth its share of the county's km²
-        spacing = max(radius_m / 4, math.sqrt(total_area_m2 / MAX_DEMAND_POINTS))
+        spacing = max(radius_m / 4, math.sqrt(total_area_m2 / max_demand_points))
         parts = []
         for c in result.counties:
             gx, gy = grid_in_polygon(c.frame.geom, spacing)
@@ -606,7 +612,7 @@ def _suggest(result: CoverageResult, counties, pts: _Points, layer: PointLayer |
         result.candidates_report = dict(cand.report(), outside_counties=int((~keep).sum()))
         c_lons, c_lats, c_codes = cand.lons[keep], cand.lats[keep], cand_codes[keep]
     else:
-        spacing = max(radius_m / 2, math.sqrt(total_area_m2 / MAX_GRID_CANDIDATES))
+        spacing = max(radius_m / 2, math.sqrt(total_area_m2 / max_candidates))
         parts = []
         for c in result.counties:
             gx, gy = grid_in_polygon(c.frame.geom, spacing)

@@ -210,17 +210,20 @@ def test_an_unknown_download_format_is_a_404(client):
     assert response.status_code == 404 and "pdf" in response.get_data(as_text=True)
 
 
-def test_coverage_is_cached_per_store_version(client, app, monkeypatch):
-    import web.planning as planning
+def test_coverage_is_cached_per_store_version(app_config, monkeypatch):
+    import web.background as background
+    from web import create_app
 
+    app = create_app({**app_config, "COVERAGE_EXECUTOR": "thread"})  # analyses in this process: countable
+    client = app.test_client()
     calls = []
-    real = planning.analyse
+    real = background.analyse
 
     def counting(*args, **kwargs):
         calls.append(kwargs.get("radius_m"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(planning, "analyse", counting)
+    monkeypatch.setattr(background, "analyse", counting)
     first = get_json(client, "/api/coverage?radius_m=1500")
     assert client.get("/planning?radius_m=1500").status_code == 200
     assert client.get("/planning/download.csv?radius_m=1500").status_code == 200
@@ -390,6 +393,12 @@ def page_text(client, url) -> str:
     return response.get_data(as_text=True)
 
 
+def map_layers(html: str) -> dict:
+    """The planning map's layers: the JSON block the page script draws."""
+    raw = html.split('<script type="application/json" id="yz-planning-data">', 1)[1].split("</script>", 1)[0]
+    return json.loads(raw)
+
+
 def test_planning_page_is_chinese_first_with_table_chart_and_map(client):
     html = page_text(client, "/planning")
     assert '<html lang="zh-CN">' in html and "驿站覆盖分析" in html
@@ -401,7 +410,12 @@ def test_planning_page_is_chinese_first_with_table_chart_and_map(client):
         assert name in body
     assert "覆盖率(%)" in table and "最远距离(km)" in table and "目标完成(%)" in table
     assert 'class="bar-chart"' in html and html.count('class="bar"') == len(CODES)
-    assert "yz-county" in html and "url(#yz-gap-hatch)" in html and 'id="yz-gap-hatch"' in html
+    layers = map_layers(html)
+    assert [f["properties"]["adcode"] for f in layers["counties"]["features"]] == CODES
+    assert all(f["properties"]["fill"] in PALETTE for f in layers["counties"]["features"])
+    assert sorted(f["properties"]["adcode"] for f in layers["gaps"]["features"]) == CODES
+    assert layers["style"]["gapFill"] == "url(#yz-gap-hatch)" and 'id="yz-gap-hatch"' in html
+    assert "/static/js/planning-map.js" in html
     for fmt in ("csv", "xlsx", "geojson", "svg"):
         assert f"/planning/download.{fmt}?" in html
 
@@ -413,7 +427,11 @@ def test_planning_page_in_english(client):
 
 def test_planning_page_with_new_sites_lists_them(client):
     html = page_text(client, "/planning?radius_m=2000&new_sites=2&include_planned=1&county=370811")
-    assert 'id="sug-title"' in html and html.count("yz-suggestion") >= 2
+    assert 'id="sug-title"' in html
+    suggestions = map_layers(html)["suggestions"]
+    assert [s["rank"] for s in suggestions] == [1, 2] and all(s["radius_m"] == 2000 for s in suggestions)
+    table = html.split('<table class="suggestions">', 1)[1].split("</table>", 1)[0]
+    assert table.split("<tbody>", 1)[1].count("<tr>") == 2
     assert 'name="include_planned" value="1" checked' in html
     assert '<option value="370811" selected>' in html
 
@@ -471,7 +489,7 @@ def test_on_amap_tiles_the_map_layers_are_drawn_in_gcj02(app_config):
     client = create_app({**app_config, "BASEMAP": "amap"}).test_client()
     data = get_json(client, "/api/coverage?radius_m=2000")  # the API stays WGS-84
     html = page_text(client, "/planning?radius_m=2000")
-    drawn = [(float(a), float(b)) for a, b in re.findall(r"L\.marker\(\s*\[([\d.]+), ([\d.]+)\]", html)]
+    drawn = [(w["lat"], w["lon"]) for w in map_layers(html)["worst"]]
     assert len(drawn) == len(CODES)  # one worst-case marker per county
     for c in data["counties"]:
         lon, lat = c["worst_case_point"]
@@ -500,9 +518,13 @@ def test_without_any_station_everything_still_answers(empty_client):
         assert empty_client.get(f"/planning/download.{fmt}").status_code == 200, fmt
 
 
-def test_an_odd_radius_survives_the_round_trip_through_links_and_files(client):
-    html = page_text(client, "/planning?radius_m=1234.56")
-    assert 'value="1234.56"' in html and "download.csv?radius_m=1234.56" in html
-    assert get_json(client, "/api/coverage?radius_m=1234.56")["radius_m"] == 1234.56
+def test_an_odd_radius_is_rounded_to_the_100_m_step_in_links_files_and_answers(client):
+    moved = client.get("/planning?radius_m=1234.56&new_sites=2&lang=en")
+    assert moved.status_code == 302
+    assert moved.headers["Location"] == "/planning?radius_m=1200&new_sites=2&lang=en"
+    html = page_text(client, "/planning?radius_m=1200&new_sites=2")
+    assert 'value="1200"' in html and "download.csv?radius_m=1200" in html and 'step="100"' in html
+    assert get_json(client, "/api/coverage?radius_m=1234.56")["radius_m"] == 1200
+    assert get_json(client, "/api/coverage?radius_m=1250")["radius_m"] == 1300  # halves round up
     response = client.get("/planning/download.xlsx?radius_m=1234.56")
-    assert "1234.56m" in response.headers["Content-Disposition"]
+    assert "1200m" in response.headers["Content-Disposition"]

@@ -31,10 +31,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .state import init_state
     init_state(app)
 
-    from . import api, pages, planning, errors, security
+    from . import api, background, hosts, limits, pages, planning, errors, security
+    hosts.register(app)  # first request hook: no other code sees an untrusted Host
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(planning.bp)
     errors.register(app)
     security.register(app)
+    limits.register(app)  # after the blueprints: its rate limits wrap the planner's views
+    background.register(app)
     return app

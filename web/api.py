@@ -17,6 +17,7 @@ from stations.model import COORD_DECIMALS
 
 from .caching import conditional, etag_of
 from .errors import json_response
+from .limits import current_limits
 from .openapi import build_openapi
 from .params import parse_nearest, parse_station_filters, parse_crs
 from .state import state
@@ -143,5 +144,5 @@ def counties() -> Response:
 def openapi() -> Response:
     """The OpenAPI 3.1 description of this API."""
     st = state()
-    text, etag = st.cached("api.openapi", lambda: _text_and_etag(build_openapi(st.counties)))
+    text, etag = st.cached("api.openapi", lambda: _text_and_etag(build_openapi(st.counties, current_limits())))
     return _conditional(etag, lambda: text, "application/json")

@@ -1,5 +1,13 @@
 """folium map builders: basemaps, the county outlines, the drawing CRS, and map-app links.
 
+folium builds only the map's skeleton (the ``L.map`` with its options, tile layers, the first fit)
+from numbers and operator settings. Data (station names, county names and outlines) never go
+through folium: with branca 0.8, ``MacroElement.render`` compiles each rendered script a second
+time as a non-sandboxed Jinja template, so any text in a folium element is template source (a
+name ``{{ 7*7 }}`` would show as 49, and worse). Pages put their data into a
+``<script type="application/json">`` block (``web.pages.page_json``) that their own script draws;
+:func:`render_map` refuses any other folium element and any setting that could be template source.
+
 Every position in ``stations`` is WGS-84. OpenStreetMap and Tianditu tiles are drawn in WGS-84
 (Tianditu's CGCS2000 is within about 1 m of it); AMap/Gaode tiles are in GCJ-02, so with
 ``BASEMAP=amap`` every marker and outline is converted to GCJ-02 on the way out
@@ -15,6 +23,7 @@ from urllib.parse import quote, urlencode
 
 import folium
 import numpy as np
+from branca.element import Element, Figure
 import shapely
 from shapely.geometry import mapping
 
@@ -29,7 +38,7 @@ BASEMAP_NAMES = ("osm", "tianditu", "amap", "none")
 _TIANDITU = (
     "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
     "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-    "&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+    "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}"
 )
 
 # name -> (drawing CRS, [tile layer specs]); "{key}" is filled from TIANDITU_KEY.
@@ -64,6 +73,10 @@ BASEMAPS: dict[str, dict[str, Any]] = {
 
 COUNTY_SIMPLIFY_DEG = 0.001  # about 100 m: outlines for orientation only, kept light
 MAP_VAR_PREFIX = "map_"
+# What starts Jinja syntax: text that folium renders must contain none of these (see the docstring).
+TEMPLATE_MARKERS = ("{{", "{%", "{#")
+# Operator settings that reach folium's script.
+TILE_SETTINGS = ("TILE_URL", "TILE_ATTRIBUTION", "TIANDITU_KEY")
 
 
 def basemap_name(config: Mapping[str, Any]) -> str:
@@ -71,6 +84,27 @@ def basemap_name(config: Mapping[str, Any]) -> str:
     if name not in BASEMAPS:
         raise ValueError(f"BASEMAP={name!r} is unknown; allowed: {', '.join(BASEMAP_NAMES)}")
     return name
+
+
+def template_markers_in(text: str) -> list[str]:
+    """The Jinja delimiters (``{{``, ``{%``, ``{#``) that occur in ``text``."""
+    return [m for m in TEMPLATE_MARKERS if m in text]
+
+
+def check_tile_settings(config: Mapping[str, Any]) -> None:
+    """Refuse tile settings that folium would run as template code (called at start-up).
+
+    Leaflet's URL placeholders are single braces (``{z}``); a double brace, ``{%`` or ``{#`` in
+    ``TILE_URL``, ``TILE_ATTRIBUTION`` or ``TIANDITU_KEY`` is a mistake or an attack.
+    """
+    for key in TILE_SETTINGS:
+        value = str(config.get(key) or "")
+        found = template_markers_in(value)
+        if found:
+            raise ValueError(
+                f"{key}={value[:200]!r} contains {' and '.join(repr(m) for m in found)}, which the map's "
+                "template engine would run as code; allowed: text without '{{', '{%' or '{#' "
+                "(tile URLs use single braces: {z}/{x}/{y})")
 
 
 def display_crs(config: Mapping[str, Any]) -> str:
@@ -141,7 +175,10 @@ def county_view(counties, code: str, crs: str) -> dict[str, Any]:
 
 
 def build_map(config: Mapping[str, Any], counties=None, static_url_path: str = "/static") -> folium.Map:
-    """The folium map of the home page: basemap tiles and county outlines; markers come from the page script."""
+    """The map's skeleton: basemap tiles, fitted to the counties' bounds (numbers only, no data).
+
+    Outlines and markers come from the page's JSON data and script (:func:`county_outlines`).
+    """
     use_local_assets(static_url_path)
     crs = display_crs(config)
     if counties is not None and len(counties):
@@ -159,12 +196,6 @@ def build_map(config: Mapping[str, Any], counties=None, static_url_path: str = "
             tiles=layer["url"], attr=layer["attribution"] or " ", subdomains=layer["subdomains"],
             max_zoom=19, max_native_zoom=layer["max_zoom"], control=False,
         ).add_to(m)
-    if counties is not None and len(counties):
-        folium.GeoJson(
-            county_outlines(counties, crs), name="counties", control=False, interactive=False,
-            style_function=lambda _f: {"color": "#5b6b7a", "weight": 1.5, "opacity": 0.7,
-                                       "fill": False, "dashArray": "4 3"},
-        ).add_to(m)
     fit = folium.map.FitBounds([[float(lat0), float(lon0)], [float(lat1), float(lon1)]])
     # At once, not animated: an animated first fit ends after (and undoes) a fit by the page script (?county=).
     fit.options["animate"] = False
@@ -181,9 +212,63 @@ class MapParts:
     script: str    # the JS that builds the map (goes into <script nonce=...>)
 
 
+class UnsafeMapError(ValueError):
+    """A folium map holds something that folium would compile as a template."""
+
+
+# The only folium/branca elements a map may hold: its skeleton. Data layers are drawn by page scripts.
+SKELETON_TYPES = (Figure, folium.Map, folium.TileLayer, folium.map.FitBounds)
+
+
+def _strings(value: Any):
+    """Every str inside ``value`` (nested lists, tuples, dicts: keys and values)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+
+
+def check_skeleton(m: folium.Map) -> None:
+    """Raise :class:`UnsafeMapError` unless the map is only a skeleton with template-free settings."""
+    todo = [m.get_root()]
+    while todo:
+        element = todo.pop()
+        if type(element) not in SKELETON_TYPES:
+            raise UnsafeMapError(
+                f"{type(element).__name__} on a folium map: folium compiles its text as a template, so "
+                "data must reach the page as JSON (web.pages.page_json) drawn by the page's script; "
+                f"allowed on the map: {', '.join(t.__name__ for t in SKELETON_TYPES)}")
+        for name, value in vars(element).items():
+            if name.startswith("_"):
+                continue
+            for text in _strings(value):
+                if template_markers_in(text):
+                    raise UnsafeMapError(f"{type(element).__name__}.{name} holds {text[:200]!r}, which folium "
+                                         "would run as template code")
+        todo.extend(element._children.values())
+
+
 def render_map(m: folium.Map) -> MapParts:
+    """Render the skeleton; refuse it (:class:`UnsafeMapError`) if any part could be template code.
+
+    branca wraps the text each element renders in an ``Element`` and compiles it again as a template;
+    the check between the two steps proves that second compile a no-op (no Jinja delimiter in it).
+    """
+    check_skeleton(m)
     root = m.get_root()
-    root.render()
+    for child in list(root._children.values()):  # as Figure.render: each element's text into an Element
+        child.render()
+    for part in (root.header, root.html, root.script):
+        for element in part._children.values():
+            text = element._template_str if type(element) is Element else None
+            if text and template_markers_in(text):
+                raise UnsafeMapError(f"rendered folium output holds {template_markers_in(text)}: "
+                                     f"{text[:200]!r}")
     # The script goes inside <script>: make sure no data in it can close that element early.
     script = re.sub(r"</(script)", r"<\\/\1", root.script.render(), flags=re.IGNORECASE)
     return MapParts(name=m.get_name(), html=root.html.render(), script=script)

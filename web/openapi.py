@@ -62,7 +62,13 @@ AMENITY_PARAM = _param(
 KIND_PARAM = _param("kind", {"type": "string", "enum": list(KINDS)}, "Only this kind. " + _enum_doc(KINDS))
 
 COMMON_ERRORS = {
-    "400": _error("A parameter is missing or invalid; `error.parameter` names it."),
+    "400": _error("A parameter is missing or invalid; `error.parameter` names it. Also the answer to a "
+                  "request for a host the site does not serve (`TRUSTED_HOSTS`)."),
+    "414": _error("The URL (path and query string) is longer than `MAX_URL_LENGTH` (default 4,096 bytes). "
+                  "Past 8,190 bytes for the whole request line the HTTP server answers before the app, "
+                  "with a short HTML body."),
+    "431": {"description": "A request header is longer than 8,190 bytes, or there are more than 100 header "
+                           "fields: answered by the HTTP server before the app (short HTML body, no JSON)."},
     "500": _error("Unexpected server error (logged; no detail is given)."),
 }
 CACHED_HEADERS = {
@@ -302,9 +308,12 @@ def paths(counties=None) -> dict[str, Any]:
     }
 
 
-def build_openapi(counties=None) -> dict[str, Any]:
-    """The whole document; ``counties`` (optional) adds the known county codes."""
-    from .planning import OPENAPI_PATHS  # /api/coverage*; imported here as web.planning imports this module
+def build_openapi(counties=None, limits=None) -> dict[str, Any]:
+    """The whole document; ``counties`` (optional) adds the known county codes, ``limits`` (``web.limits``,
+    default the settings' defaults) the configured bounds of the coverage endpoints."""
+    from .limits import read_settings
+    from .planning import openapi_paths  # /api/coverage*; imported here as web.planning imports this module
+    limits = limits or read_settings({})
     return copy.deepcopy({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -319,6 +328,6 @@ def build_openapi(counties=None) -> dict[str, Any]:
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "/"}],
-        "paths": {**paths(counties), **OPENAPI_PATHS},
+        "paths": {**paths(counties), **openapi_paths(limits)},
         "components": components(counties),
     })

@@ -43,6 +43,7 @@ VISIBLE_STATUSES = tuple(s for s in STATUSES if s != "closed")
 @bp.record_once
 def _setup(setup_state) -> None:
     maps.basemap_name(setup_state.app.config)  # an unknown BASEMAP fails at start-up, naming the choices
+    maps.check_tile_settings(setup_state.app.config)  # so does a tile setting folium would run as a template
     map_limits(setup_state.app.config)         # so do bad MAP_INLINE_MAX / MAP_REMOTE_MIN_ZOOM values
     assets.init_app(setup_state.app)
 
@@ -235,6 +236,9 @@ def render_map_page(template: str, embed: bool = False):
             "embed": embed,
             "county": st.cached(("pages.county", county, crs), lambda: maps.county_view(st.counties, county, crs))
             if county else None,
+            # Drawn by the page script: data never go through folium (see web.maps).
+            "outlines": st.cached(("pages.outlines", crs), lambda: maps.county_outlines(st.counties, crs))
+            if len(st.counties) else None,
             "remote": {"url": url_for("api.stations"), "minZoom": remote_min_zoom} if remote else None,
         },
         "strings": i18n.js_strings(lang),

@@ -1,8 +1,10 @@
 """The planners' view: ``/planning`` (choropleth, table, chart), its downloads, and ``/api/coverage``.
 
-Every view parses its parameters (``web.params``: a bad one is a 400 naming it), asks
-``stations.coverage.analyse`` through ``state().cached`` (one result per store version and
-(radius, include_planned, new_sites, county)) and renders. The figures shown, downloaded and
+Every view parses its parameters (``web.params``: a bad one is a 400 naming it; the radius is
+rounded to ``RADIUS_STEP_M``), gets ``stations.coverage.analyse``'s answers from the cache or the
+background pool (``coverage_result``: one analysis per store version and (radius, include_planned,
+new_sites, county), within a time budget, else 503; see ``web.limits`` and ``web.background``)
+and renders. The figures shown, downloaded and
 served as JSON are the same ``CoverageResult.to_dict()``; the table and the files come from
 ``stations.report``.
 
@@ -11,25 +13,26 @@ to GCJ-02 on the way out, as on the home page (``web.maps.to_display``).
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
-import folium
 import numpy as np
 import shapely
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
-from markupsafe import escape
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from shapely.geometry import mapping, shape
 
 from stations import report
 from stations.coords import transform_geometry, wgs84_to_gcj02
-from stations.coverage import OPEN_STATUSES, PLANNED_STATUSES, RADIUS_RANGE_M, analyse
+from stations.coverage import MAX_NEW_SITES, OPEN_STATUSES, PLANNED_STATUSES, RADIUS_RANGE_M
 
 from . import assets, i18n, maps, pages
+from .background import CoverageJob, background, run_coverage
 from .caching import conditional, etag_of
 from .errors import json_response
+from .limits import Limits, current_limits, note_analysis_started, snap_radius_m
 from .openapi import CACHED_HEADERS, COMMON_ERRORS, IF_NONE_MATCH, NOT_MODIFIED
 from .params import parse_bool, parse_county, parse_float, parse_int
 from .state import state
@@ -38,8 +41,7 @@ bp = Blueprint("planning", __name__)
 
 DEFAULT_RADIUS_M = 1000.0
 RADIUS_PRESETS_M = (500, 1000, 2000, 3000)
-# The domain allows 1,000 new sites (~30 s at R = 1 km); a web request stops at 200 (~5 s, then cached).
-WEB_MAX_NEW_SITES = 200
+# The work of a request is bounded by settings (web.limits): RADIUS_STEP_M, COVERAGE_MAX_NEW_SITES, ...
 # ColorBrewer YlGnBu, 5 classes (colour-blind safe, prints in grey): low coverage light, high dark.
 PALETTE = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 SUGGESTION_COLOUR = "#d95f02"  # orange: apart from every palette colour
@@ -56,7 +58,7 @@ GEOJSON = "application/geo+json"
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
         "planning": "规划", "planning_title": "驿站覆盖分析", "controls": "分析条件",
-        "radius": "服务半径（米）", "radius_hint": "100–20000 米；1000 米约为步行 15 分钟",
+        "radius": "服务半径（米）", "radius_hint": "100–20000 米，按 {step} 米取整；1000 米约为步行 15 分钟",
         "new_sites": "建议新增站点数", "new_sites_hint": "0–{max}；0 表示不做选址",
         "include_planned": "计入在建和规划中的站点", "county_filter": "范围", "whole_city": "全市",
         "update": "更新分析", "computing": "正在计算……", "to_target": "按目标补足 {n} 处",
@@ -83,7 +85,8 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "en": {
         "planning": "Planning", "planning_title": "Station coverage", "controls": "Analysis",
-        "radius": "Service radius (m)", "radius_hint": "100–20,000 m; 1,000 m is about a 15-minute walk",
+        "radius": "Service radius (m)",
+        "radius_hint": "100–20,000 m, rounded to {step} m; 1,000 m is about a 15-minute walk",
         "new_sites": "New sites to suggest", "new_sites_hint": "0–{max}; 0 means no siting",
         "include_planned": "Count stations under construction and planned", "county_filter": "Area",
         "whole_city": "Whole city", "update": "Update", "computing": "Computing…",
@@ -149,7 +152,7 @@ class CoverageParams:
 
     @property
     def radius_str(self) -> str:
-        """The radius as typed back into links and the form (no rounding: 12345.67 stays so)."""
+        """The (snapped) radius as written into links, the form and file names."""
         return f"{self.radius_m:.10g}"
 
     @property
@@ -169,32 +172,66 @@ class CoverageParams:
         return out
 
 
-def parse_coverage(args, counties) -> CoverageParams:
-    """``radius_m``, ``new_sites``, ``include_planned``, ``county`` (adcode or name) from a query string."""
+def parse_coverage(args, counties, limits: Limits | None = None) -> CoverageParams:
+    """``radius_m``, ``new_sites``, ``include_planned``, ``county`` (adcode or name) from a query string.
+
+    The radius is checked as given, then rounded to a multiple of ``RADIUS_STEP_M`` (1234 -> 1200 with
+    the default 100 m): one analysis, one cache entry and one ETag per step. ``new_sites`` stops at
+    ``COVERAGE_MAX_NEW_SITES``.
+    """
+    limits = limits or current_limits()
     lo, hi = RADIUS_RANGE_M
     radius = parse_float(args, "radius_m", minimum=lo, maximum=hi, what="a radius in metres")
     return CoverageParams(
-        radius_m=DEFAULT_RADIUS_M if radius is None else radius,
-        new_sites=parse_int(args, "new_sites", default=0, minimum=0, maximum=WEB_MAX_NEW_SITES),
+        radius_m=snap_radius_m(DEFAULT_RADIUS_M if radius is None else radius, limits.radius_step_m),
+        new_sites=parse_int(args, "new_sites", default=0, minimum=0, maximum=limits.max_new_sites),
         include_planned=parse_bool(args, "include_planned"),
         county=parse_county(args, counties),
     )
 
 
-def coverage_result(p: CoverageParams):
-    """``analyse`` once per store version and parameters (~0.2-5 s; the cache makes repeats free)."""
+def coverage_result(p: CoverageParams) -> dict[str, Any]:
+    """The analysis's answers (``data``, ``gaps``, ``gaps_after``), once per store version and parameters.
+
+    A cache hit answers at once. A miss runs the analysis in the background pool (``web.background``)
+    within the time budget (``COVERAGE_TIME_BUDGET_S``), else raises ``Computing`` (503, Retry-After)
+    while it goes on; its answers are cached when it ends, so the retry is served. Starting an analysis
+    counts against the client's rate limit (``COVERAGE_RATE_LIMIT``).
+    """
     st = state()
-    return st.cached(("coverage", p.key), lambda: analyse(
-        st.counties, st.store.all(), radius_m=p.radius_m, include_planned=p.include_planned,
-        new_sites=p.new_sites, county=p.county))
+    key = ("coverage", p.key)
+    version = st.store.version  # reads (and checks) the store here: bad data is this request's error
+    hit = st.peek(key)
+    if hit is not None:
+        return hit
+    limits = current_limits()
+    job = CoverageJob(stations_path=str(st.store.path), counties_path=current_app.config["COUNTIES_PATH"],
+                      radius_m=p.radius_m, new_sites=p.new_sites, include_planned=p.include_planned,
+                      county=p.county, max_candidates=limits.max_candidates,
+                      max_demand_points=limits.max_demand_points)
+    _, answers = background().run(
+        (version, key), run_coverage, job, limits.time_budget_s,
+        on_done=lambda done: st.offer(done[0], key, done[1]), on_start=note_analysis_started)
+    return answers
 
 
 def coverage_dict(p: CoverageParams) -> dict[str, Any]:
-    return state().cached(("coverage.dict", p.key), lambda: coverage_result(p).to_dict())
+    return coverage_result(p)["data"]
 
 
 def coverage_gaps(p: CoverageParams, after: bool = False) -> dict[str, Any]:
-    return state().cached(("coverage.gaps", p.key, after), lambda: coverage_result(p).gaps_geojson(after=after))
+    answers = coverage_result(p)
+    return answers["gaps_after"] if after and answers["gaps_after"] is not None else answers["gaps"]
+
+
+def canonical_redirect(p: CoverageParams) -> Response | None:
+    """A redirect to the page of the snapped radius when the URL asks for another (1234 -> 1200)."""
+    raw = request.args.get("radius_m", "").strip()
+    if not raw or float(raw) == p.radius_m:
+        return None
+    args = request.args.to_dict(flat=False)
+    args["radius_m"] = [p.radius_str]
+    return redirect(url_for(request.endpoint, **(request.view_args or {}), **args))
 
 
 def _etag(*parts: Any) -> str:
@@ -300,20 +337,14 @@ def bar_chart(rows: list[dict[str, Any]], with_after: bool, width: int = 640) ->
             "with_after": with_after}
 
 
-def tooltip_text(text: str) -> str:
-    """Text for ``folium.Tooltip``: folium puts it into a JS template literal that becomes innerHTML,
-    so HTML is escaped and the literal's own specials (backtick, ``$``, backslash) neutralised."""
-    return str(escape(text)).replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
-
-
 def _display_geom(geom, crs: str):
     return transform_geometry(geom, wgs84_to_gcj02) if crs == "gcj02" else geom
 
 
-def _display_point(lon: float, lat: float, crs: str) -> list[float]:
-    """WGS-84 (lon, lat) -> [lat, lon] in the drawing CRS (folium wants lat first)."""
+def _display_point(lon: float, lat: float, crs: str) -> dict[str, float]:
+    """WGS-84 (lon, lat) -> ``{"lat", "lon"}`` in the drawing CRS, for the page script."""
     x, y = maps.to_display(lon, lat, crs)
-    return [round(float(y), 6), round(float(x), 6)]
+    return {"lat": round(float(y), 6), "lon": round(float(x), 6)}
 
 
 def considered_stations(p: CoverageParams):
@@ -321,14 +352,32 @@ def considered_stations(p: CoverageParams):
     return [s for s in state().store.all() if s.status in statuses]
 
 
-def build_planning_map(p: CoverageParams, data: dict, gaps: dict, classes: ShareClasses, lang: str):
-    """The folium map: choropleth of counties, hatched gaps, stations, worst cases, suggested sites."""
+def build_planning_map(p: CoverageParams):
+    """The folium skeleton of the planning map: basemap, fitted to the city or the county (numbers only).
+
+    Its layers are data (:func:`planning_layers`), drawn by ``js/planning-map.js``: nothing from the
+    store or the county file goes through folium, which compiles its output as a template (``web.maps``).
+    """
     st = state()
     config = current_app.config
     crs = maps.display_crs(config)
-    static_url = current_app.static_url_path or "/static"
-    m = maps.build_map(config, None, static_url)  # basemap and local assets; the outlines are ours
+    m = maps.build_map(config, None, current_app.static_url_path or "/static")  # basemap and local assets
     m.options["zoom_snap"] = 0.25  # fit the city snugly into the frame
+    if p.county:
+        minlon, minlat, maxlon, maxlat = st.counties.geometry(p.county).bounds
+    else:
+        minlon, minlat, maxlon, maxlat = st.counties.bounds
+    (lon0, lon1), (lat0, lat1) = maps.to_display(np.array([minlon, maxlon]), np.array([minlat, maxlat]), crs)
+    m.fit_bounds([[float(lat0), float(lon0)], [float(lat1), float(lon1)]], padding=(8, 8))  # (lat, lon)
+    return m
+
+
+def planning_layers(p: CoverageParams, data: dict, gaps: dict, classes: ShareClasses, lang: str) -> dict[str, Any]:
+    """The planning map's layers as JSON for ``js/planning-map.js``: choropleth, gaps, stations, worst cases,
+    suggested sites. Positions are in the drawing CRS (GCJ-02 on AMap tiles); texts are plain text that the
+    script shows with ``textContent``."""
+    st = state()
+    crs = maps.display_crs(current_app.config)
     names = {c["adcode"]: c["name"] for c in data["counties"]}
     tol_deg = min(p.radius_m / 50, 50.0) / 111_000  # keeps R-circles round, drops sub-pixel detail
 
@@ -337,23 +386,11 @@ def build_planning_map(p: CoverageParams, data: dict, gaps: dict, classes: Share
         geom = shapely.simplify(st.counties.geometry(c["adcode"]), 0.0005, preserve_topology=True)
         geom = shapely.set_precision(_display_geom(geom, crs), 1e-6)
         county_features.append({"type": "Feature", "geometry": mapping(geom), "properties": {
-            "adcode": c["adcode"], "fill": classes.colour(c["covered_share"]),
-            "name": str(escape(c["name"])),  # the tooltip puts values into innerHTML
+            "adcode": c["adcode"], "fill": classes.colour(c["covered_share"]), "name": c["name"],
             "share": fmt_number(c["covered_share"] * 100, classes.decimals + 1, "%"),
             "worst": "–" if c["worst_case_m"] is None else translate("km", lang, n=f"{c['worst_case_m'] / 1000:.1f}"),
             "rest": f"{c['rest_stations']} / {c['target']['rest_stations']['target']}",
         }})
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": county_features}, name="counties", control=False,
-        style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.85, "color": "#33414d",
-                                  "weight": 1.2, "opacity": 0.9,
-                                  "className": f"yz-county c-{f['properties']['adcode']}"},
-        highlight_function=lambda f: {"weight": 3, "color": "#111"},
-        tooltip=folium.GeoJsonTooltip(
-            fields=["name", "share", "worst", "rest"],
-            aliases=["", translate("county_tip_share", lang), translate("county_tip_worst", lang),
-                     translate("county_tip_rest", lang)], sticky=True),
-    ).add_to(m)
 
     gap_features = []
     for f in gaps["features"]:
@@ -362,57 +399,24 @@ def build_planning_map(p: CoverageParams, data: dict, gaps: dict, classes: Share
         if not geom.is_empty:
             gap_features.append({"type": "Feature", "geometry": mapping(geom),
                                  "properties": {"adcode": f["properties"]["adcode"]}})
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": gap_features}, name="gaps", control=False, interactive=False,
-        style_function=lambda f: {"fillColor": GAP_HATCH, "fillOpacity": 1, "color": "#26323c", "weight": 0.8,
-                                  "opacity": 0.7, "className": "yz-gap"},
-    ).add_to(m)
 
-    station_features = []
-    for s in considered_stations(p):
-        lat, lon = _display_point(s.lon, s.lat, crs)
-        station_features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                                 "properties": {"kind": s.kind, "status": s.status,
-                                                "label": str(escape(s.name))}})
-    if station_features:
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": station_features}, name="stations", control=False,
-            marker=folium.CircleMarker(radius=4),
-            style_function=lambda f: {
-                "radius": 4 if f["properties"]["kind"] == "rest_station" else 3.5,
-                "fillColor": "#111111" if f["properties"]["kind"] == "rest_station" else "#ffffff",
-                "fillOpacity": 1, "color": "#ffffff" if f["properties"]["kind"] == "rest_station" else "#1d2730",
-                "weight": 1.5, "dashArray": None if f["properties"]["status"] == "open" else "2 2",
-                "className": f"yz-station k-{f['properties']['kind']}"},
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-        ).add_to(m)
-
-    for c in data["counties"]:
-        if not c["worst_case_point"]:
-            continue
-        lon, lat = c["worst_case_point"]
-        tip = translate("worst_tip", lang, county=c["name"], km=f"{c['worst_case_m'] / 1000:.1f}")
-        folium.Marker(_display_point(lon, lat, crs), icon=folium.DivIcon(
-            html="<span>✕</span>", class_name="yz-worst", icon_size=(20, 20), icon_anchor=(10, 10)),
-            tooltip=folium.Tooltip(tooltip_text(tip))).add_to(m)
-
-    for rank, s in enumerate(data["suggestions"], start=1):
-        location = _display_point(s["lon"], s["lat"], crs)
-        folium.Circle(location, radius=p.radius_m, color=SUGGESTION_COLOUR, weight=1.5, dash_array="4 3",
-                      fill=False, class_name="yz-suggestion-reach").add_to(m)
-        tip = translate("suggestion_tip", lang, rank=rank, county=names.get(s["county_code"], ""),
-                        gain=f"{s['gain']:.2f}")
-        folium.Marker(location, icon=folium.DivIcon(
-            html=f"<span>{rank}</span>", class_name="yz-suggestion", icon_size=(22, 22), icon_anchor=(11, 11)),
-            tooltip=folium.Tooltip(tooltip_text(tip))).add_to(m)
-
-    if p.county:
-        minlon, minlat, maxlon, maxlat = st.counties.geometry(p.county).bounds
-    else:
-        minlon, minlat, maxlon, maxlat = st.counties.bounds
-    (lon0, lon1), (lat0, lat1) = maps.to_display(np.array([minlon, maxlon]), np.array([minlat, maxlat]), crs)
-    m.fit_bounds([[float(lat0), float(lon0)], [float(lat1), float(lon1)]], padding=(8, 8))
-    return m
+    stations = [{**_display_point(s.lon, s.lat, crs), "kind": s.kind, "status": s.status, "name": s.name}
+                for s in considered_stations(p)]
+    worst = [{**_display_point(*c["worst_case_point"], crs),  # worst_case_point is (lon, lat)
+              "tip": translate("worst_tip", lang, county=c["name"], km=f"{c['worst_case_m'] / 1000:.1f}")}
+             for c in data["counties"] if c["worst_case_point"]]
+    suggestions = [{**_display_point(s["lon"], s["lat"], crs), "rank": rank, "radius_m": p.radius_m,
+                    "tip": translate("suggestion_tip", lang, rank=rank, county=names.get(s["county_code"], ""),
+                                     gain=f"{s['gain']:.2f}")}
+                   for rank, s in enumerate(data["suggestions"], start=1)]
+    return {
+        "crs": crs,
+        "style": {"gapFill": GAP_HATCH, "suggestion": SUGGESTION_COLOUR},
+        "labels": {key: translate(f"county_tip_{key}", lang) for key in ("share", "worst", "rest")},
+        "counties": {"type": "FeatureCollection", "features": county_features},
+        "gaps": {"type": "FeatureCollection", "features": gap_features},
+        "stations": stations, "worst": worst, "suggestions": suggestions,
+    }
 
 
 def svg_map(p: CoverageParams, data: dict, gaps: dict, classes: ShareClasses, lang: str,
@@ -495,23 +499,30 @@ def planning():
     lang = i18n.get_lang()
     st = state()
     p = parse_coverage(request.args, st.counties)
+    if (moved := canonical_redirect(p)) is not None:
+        return moved
     data = coverage_dict(p)
     gaps = coverage_gaps(p)
     classes = ShareClasses.for_shares([c["covered_share"] for c in data["counties"]])
     static_url = current_app.static_url_path or "/static"
-    parts: maps.MapParts = st.cached(
-        ("planning.map", p.key, lang, static_url),
-        lambda: maps.render_map(build_planning_map(p, data, gaps, classes, lang)))
+
+    def build_map():  # the skeleton and its layers together: the layers name the skeleton's map variable
+        parts = maps.render_map(build_planning_map(p))
+        layers = planning_layers(p, data, gaps, classes, lang)
+        return parts, pages.page_json({"mapVar": parts.name, **layers})
+
+    parts, layers_json = st.cached(("planning.map", p.key, lang, static_url), build_map)
     with_after = bool(data["suggestions"]) or p.new_sites > 0
     rows = report.table_rows(data, lang=lang)
     names = {c["adcode"]: c["name"] for c in data["counties"]}
     return render_template(
         "planning.html", p=p, data=data, rows=rows[:-1], city_row=rows[-1],
         columns=table_columns(lang, with_after), chart=bar_chart(rows[:-1], with_after),
-        classes=classes, figures=key_figures(data), names=names, map_parts=parts,
+        classes=classes, figures=key_figures(data), names=names, map_parts=parts, layers_json=layers_json,
         assets=assets.page_assets(static_url), radius_text=fmt_radius(p.radius_m, lang),
         county_options=[(code, st.counties.name(code)) for code in st.counties.codes],
-        presets=RADIUS_PRESETS_M, max_new_sites=WEB_MAX_NEW_SITES, radius_range=RADIUS_RANGE_M,
+        presets=RADIUS_PRESETS_M, max_new_sites=current_limits().max_new_sites, radius_range=RADIUS_RANGE_M,
+        radius_step=f"{current_limits().radius_step_m:g}",
         fmt_number=fmt_number, any_sample=any(s.sample for s in st.store.all()),
         describe=report.describe(data, lang), now=pages.now_shanghai().strftime("%Y-%m-%d %H:%M"),
         gain_unit=(data.get("siting") or {}).get("gain_unit", "km2"),
@@ -600,9 +611,11 @@ _REQUIRED = ["stations", "rest_stations", "area_km2", "population", "covered_sha
              "worst_case_point", "target"]
 _COVERAGE_PARAMS = [
     _q("radius_m", {"type": "number", "minimum": RADIUS_RANGE_M[0], "maximum": RADIUS_RANGE_M[1],
-                    "default": DEFAULT_RADIUS_M}, "Service radius, geodesic metres (100 to 20,000)."),
+                    "default": DEFAULT_RADIUS_M},
+       "Service radius, geodesic metres (100 to 20,000), rounded to the nearest multiple of {step} m "
+       "(halves up); the answer's `radius_m` is the rounded value."),
     _q("county", {"type": "string"}, "One county only: its 6-digit adcode or exact name (see /api/counties)."),
-    _q("new_sites", {"type": "integer", "minimum": 0, "maximum": WEB_MAX_NEW_SITES, "default": 0},
+    _q("new_sites", {"type": "integer", "minimum": 0, "maximum": MAX_NEW_SITES, "default": 0},
        "Suggest this many new sites (maximal covering, existing stations kept)."),
     _q("include_planned", _BOOL, "Also count stations under construction and planned."),
 ]
@@ -674,3 +687,31 @@ OPENAPI_PATHS: dict[str, Any] = {
         },
     }},
 }
+
+
+_BOUNDED = {
+    "429": {"description": "This client started too many analyses (`COVERAGE_RATE_LIMIT`, counted per client "
+                           "on the planner's endpoints; answers already computed do not count); `Retry-After` "
+                           "says when to ask again.",
+            "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "503": {"description": "The analysis is being computed (it took longer than the time budget) or the "
+                           "server is busy with other analyses; it goes on and is kept, so asking again "
+                           "after `Retry-After` seconds gets it.",
+            "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+}
+
+
+def openapi_paths(limits: Limits) -> dict[str, Any]:
+    """``OPENAPI_PATHS`` with the configured bounds (radius step, most new sites) and the 429/503 answers."""
+    paths = copy.deepcopy(OPENAPI_PATHS)
+    for item in paths.values():
+        operation = item["get"]
+        for param in operation["parameters"]:
+            if param.get("name") == "radius_m":
+                param["description"] = param["description"].replace("{step}", f"{limits.radius_step_m:g}")
+            elif param.get("name") == "new_sites":
+                param["schema"]["maximum"] = limits.max_new_sites
+        operation["responses"].update(copy.deepcopy(_BOUNDED))
+    return paths

@@ -50,6 +50,28 @@ class AppState:
                 self._building.pop(full, None)
         return value
 
+    def peek(self, key: Any, default: Any = None) -> Any:
+        """The cached value of ``key`` for the current store version, or ``default`` (builds nothing)."""
+        full = (self.store.version, key)
+        with self._lock:
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                return self._cache[full]
+        return default
+
+    def offer(self, version: str, key: Any, value: Any) -> bool:
+        """Keep ``value``, computed elsewhere from store ``version``, if that is still the current one."""
+        if version != self.store.version:
+            return False  # the data changed meanwhile: the value is stale
+        with self._lock:
+            for old in [k for k in self._cache if k[0] != version]:
+                del self._cache[old]
+            self._cache[(version, key)] = value
+            self._cache.move_to_end((version, key))
+            while len(self._cache) > self.MAX_ENTRIES:
+                self._cache.popitem(last=False)
+        return True
+
     def nearest_index(self):
         from stations.nearest import NearestIndex
         return self.cached("nearest", lambda: NearestIndex(self.store.all()))

@@ -9,6 +9,8 @@
  * MAP_INLINE_MAX the page gets none and config.remote says where to ask for the visible area
  * (GET /api/stations?bbox=..., from zoom config.remote.minZoom on). The same page serves /embed
  * (config.embed) and ?county= (config.county: fit the map to it and draw its outline).
+ * config.outlines (GeoJSON, drawing CRS) are every county's outline. The inline map script from
+ * folium holds only the map's skeleton (options, tiles, first fit): no data ever go through it.
  */
 (function () {
   "use strict";
@@ -689,6 +691,12 @@
   }
 
   // ---- start --------------------------------------------------------------------------------
+  if (C.outlines) {  // every county's outline, for orientation (drawing CRS; no text is shown)
+    L.geoJSON(C.outlines, {
+      interactive: false,
+      style: { color: "#5b6b7a", weight: 1.5, opacity: 0.7, fill: false, dashArray: "4 3", className: "yz-outline" }
+    }).addTo(map);
+  }
   if (C.county) {  // ?county=: its outline, and the map fitted to it (both in the drawing CRS)
     L.geoJSON(C.county.outline, {
       interactive: false,
