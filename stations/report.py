@@ -2,6 +2,7 @@
 
 Shared by the ``yizhan coverage`` command and the planner page (``/planning``) and its downloads,
 so that the page's table, the CSV and the workbook always show the same figures.
+Every CSV and XLSX cell goes through ``stations.spreadsheet`` (no text is ever run as a formula).
 All inputs are ``CoverageResult.to_dict()`` (WGS-84 lon/lat; metres; km²; shares 0..1).
 """
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+
+from .spreadsheet import append_row, safe_row
 
 # (key, Chinese header, English header); values come from CoverageResult.to_dict() rows.
 COLUMNS = [
@@ -76,9 +79,9 @@ def to_csv(result: dict[str, Any], lang: str = "zh") -> bytes:
     """CSV in UTF-8 with a byte-order mark, so that Excel shows Chinese correctly."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(headers(lang))
+    writer.writerow(safe_row(headers(lang)))
     for row in table_rows(result, lang=lang):
-        writer.writerow(["" if row[key] is None else row[key] for key, _, _ in COLUMNS])
+        writer.writerow(safe_row("" if row[key] is None else row[key] for key, _, _ in COLUMNS))
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -101,13 +104,12 @@ def to_xlsx(result: dict[str, Any], lang: str = "zh") -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "覆盖分析" if lang == "zh" else "coverage"
-    ws.append([describe(result, lang)])
-    ws.append(headers(lang))
-    for cell in ws[2]:
+    append_row(ws, [describe(result, lang)])
+    for cell in append_row(ws, headers(lang)):
         cell.font = Font(bold=True)
     rows = table_rows(result, lang=lang)
     for row in rows:
-        ws.append([row[key] for key, _, _ in COLUMNS])
+        append_row(ws, [row[key] for key, _, _ in COLUMNS])
     for cell in ws[ws.max_row]:  # the city total
         cell.font = Font(bold=True)
     ws.freeze_panes = "C3"
@@ -121,11 +123,11 @@ def to_xlsx(result: dict[str, Any], lang: str = "zh") -> bytes:
     sug = wb.create_sheet("建议新站点" if lang == "zh" else "suggested sites")
     head = list(SUGGESTION_HEADERS["zh" if lang == "zh" else "en"])
     head[-1] = f"{head[-1]}({unit})" if lang == "zh" else f"{head[-1]} ({unit})"
-    sug.append(head)
-    for cell in sug[1]:
+    for cell in append_row(sug, head):
         cell.font = Font(bold=True)
     for i, s in enumerate(result.get("suggestions") or [], start=1):
-        sug.append([i, s["lon"], s["lat"], s.get("county_code"), names.get(s.get("county_code"), ""), s.get("gain")])
+        append_row(sug, [i, s["lon"], s["lat"], s.get("county_code"), names.get(s.get("county_code"), ""),
+                         s.get("gain")])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
