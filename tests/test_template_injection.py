@@ -449,6 +449,20 @@ def test_render_map_refuses_template_syntax_in_a_skeleton_setting(app):
             maps.render_map(m)
 
 
+def test_render_map_checks_what_branca_compiles_again_before_running_it(app, monkeypatch):
+    """The second line of defence: even past the settings check, template syntax never runs."""
+    import folium
+
+    from web import maps
+
+    monkeypatch.setattr(maps, "check_skeleton", lambda m: None)
+    with app.app_context():
+        m = maps.build_map(app.config)
+        folium.TileLayer(tiles="/t/{z}/{x}/{y}.png", attr="© {{ 7*7 }}").add_to(m)
+        with pytest.raises(maps.UnsafeMapError, match="7\\*7"):
+            maps.render_map(m)
+
+
 def test_tianditu_tile_urls_reach_the_page_with_leaflets_placeholders(app_config):
     from web import create_app
 

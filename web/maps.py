@@ -266,9 +266,11 @@ def render_map(m: folium.Map) -> MapParts:
     for part in (root.header, root.html, root.script):
         for element in part._children.values():
             text = element._template_str if type(element) is Element else None
-            if text and template_markers_in(text):
-                raise UnsafeMapError(f"rendered folium output holds {template_markers_in(text)}: "
-                                     f"{text[:200]!r}")
+            found = template_markers_in(text or "")
+            if found:
+                at = text.index(found[0])
+                raise UnsafeMapError(f"rendered folium output holds {found[0]!r}, which branca would run as "
+                                     f"template code: ...{text[max(0, at - 60):at + 60]!r}...")
     # The script goes inside <script>: make sure no data in it can close that element early.
     script = re.sub(r"</(script)", r"<\\/\1", root.script.render(), flags=re.IGNORECASE)
     return MapParts(name=m.get_name(), html=root.html.render(), script=script)
