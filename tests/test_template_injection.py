@@ -361,6 +361,20 @@ def test_openapi_document_names_the_counties_literally(client):
         assert_literal(text, name, "openapi")
 
 
+@pytest.mark.parametrize("url,status", [
+    ("/?county=", 404), ("/embed?county=", 404), ("/list?kind=", 400), ("/api/stations?kind=", 400),
+    ("/api/coverage?county=", 400),
+])
+@pytest.mark.parametrize("payload", ["{{ 7*7 }}", "{% if true %}x{% endif %}"])
+def test_error_messages_quote_template_syntax_literally(client, url, status, payload):
+    response = client.get(url + quote(payload))
+    body = response.get_data(as_text=True)
+    assert response.status_code == status, body[:300]
+    assert_never_evaluated(body, url)
+    text = "\n".join(strings_in(response.get_json())) if response.is_json else Page(body).text
+    assert_literal(text, payload, url)
+
+
 # ---- the command line --------------------------------------------------------------------------
 
 @pytest.fixture
