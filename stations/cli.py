@@ -40,8 +40,9 @@ def open_store(stations_path: str, counties_path: str):
 def fail(exc: Exception) -> None:
     """Print every problem of a domain error and exit 1."""
     if isinstance(exc, ValidationError):
-        click.echo(f"{len(exc.problems)} problem(s):", err=True)
-        for problem in exc.problems:
+        source = getattr(exc, "source", None)  # a StoredDataError names the file
+        click.echo(f"{source + ': ' if source else ''}{len(exc.problems)} problem(s):", err=True)
+        for problem in exc.problems:  # each quotes its value briefly (stations.errors.quote_value)
             click.echo(f"  {problem}", err=True)
     else:
         click.echo(f"error: {exc}", err=True)

@@ -1,32 +1,61 @@
 """The GeoJSON station store: validated reads, atomic locked writes, an audit journal.
 
 One class with a small interface (``all/get/query/add/update/delete``) so that a database
-backend can slot in later. The file on disk is the truth: every read checks whether another
-process changed it, and every write re-reads it under an exclusive file lock first, so two
-processes (server workers, the CLI) never lose each other's updates.
+backend can slot in later. What it guarantees, and what it does not:
+
+- The file on disk is the truth. Every read checks (by modification time, size and inode) whether
+  another process replaced it and re-reads it if so.
+- Writes are serialised by an exclusive file lock beside the store (``<file>.lock``; it works on a
+  local disk, not across machines on a network file system). A write re-reads the file under the
+  lock and applies its change to what is there now, so two processes changing *different* records
+  keep both changes.
+- A write is atomic: a temporary file in the same folder, fsync, rename over the store. A reader, or
+  a process killed mid-write, sees the old file or the new one, never half of one. A temporary file
+  left by a killed writer is removed by a later write. The file keeps its mode and, where the
+  process may set them, its owner and group.
+- A change based on an earlier read (read, edit, save) is only safe with an expected version:
+  ``update``/``delete`` take ``expected_version`` (from :meth:`GeoJSONStore.record_version`),
+  ``add``/``save_all`` take ``expected_store_version`` (from :attr:`GeoJSONStore.version`). The
+  version is compared under the lock and a stale one raises :class:`~stations.errors.StaleVersion`
+  with nothing written. Without it the last writer wins and may overwrite a change made since its
+  read.
+- Each change appends a line to the journal after the file is replaced; a crash between the two
+  keeps the change and loses its journal line.
+- A file that cannot be used (unreadable, not UTF-8, not JSON, invalid records) raises
+  :class:`~stations.errors.StoredDataError` naming the file or the records; the failure is
+  remembered for that version of the file and raised again without re-reading until it changes.
 """
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import logging
 import os
 import re
-import tempfile
+import secrets
+import stat
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from filelock import FileLock
 
-from .errors import Conflict, NotFound, Problem, ValidationError
+from .errors import Conflict, NotFound, Problem, StaleVersion, StoredDataError, ValidationError, quote_value
 from .model import AMENITIES, KINDS, STATUSES, Station
 from .validate import check_counties, check_feature_shape, check_properties, record_label
 
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_S = 30
+#: a temporary file of this store older than this is left from an interrupted write and removed.
+#: Under the lock every temporary file is stale already (each writer holds the lock while its
+#: temporary file exists); the age only guards against a writer the lock cannot see (another host).
+STALE_TEMPORARY_S = 600
+#: temporary files are named ``.<store file name>.<8 of these>.tmp``, as ``tempfile.mkstemp`` names them
+_TEMPORARY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
 
 def _file_version(path: Path) -> tuple[int, int, int] | None:
@@ -35,6 +64,54 @@ def _file_version(path: Path) -> tuple[int, int, int] | None:
     except FileNotFoundError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _version_token(version: tuple[int, int, int] | None) -> str:
+    return "empty" if version is None else f"{version[0]:x}-{version[1]:x}-{version[2]:x}"
+
+
+def record_version(station: Station) -> str:
+    """The version of one record: 16 hex digits of the SHA-256 of its canonical JSON.
+
+    The canonical JSON is the record's GeoJSON Feature (``Station.to_feature()``: WGS-84 lon/lat
+    rounded to ``COORD_DECIMALS``, properties without nulls) dumped with sorted keys, no spaces,
+    non-ASCII text as is, encoded as UTF-8. It depends on the record's content only, not on the file
+    or the backend, so a database backend computes the same value. Quoted, it serves as an HTTP ETag.
+    """
+    canonical = json.dumps(station.to_feature(), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def read_stations_text(path: Path) -> str:
+    """The text of a stations file; :class:`StoredDataError` naming the path if it cannot be read as UTF-8.
+
+    A UTF-8 byte-order mark (as Windows Notepad writes) is accepted and dropped.
+    """
+    where = str(path)
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise StoredDataError(Problem(where, "(file)", "a directory",
+                                      "a GeoJSON file, but this path is a directory"), where) from None
+    except OSError as exc:
+        raise StoredDataError(Problem(where, "(file)", type(exc).__name__,
+                                      f"a readable GeoJSON file ({exc.strerror or exc})"), where) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise StoredDataError(Problem(
+            where, "(file)", f"byte {exc.start} (line {line})",
+            "UTF-8 text, but the file is not UTF-8 (perhaps GBK or GB18030): "
+            "convert it to UTF-8 or use `yizhan import`, which reads GBK"), where) from None
+
+
+def _again(exc: BaseException) -> BaseException:
+    """A copy of an exception without its traceback, to raise a remembered failure again."""
+    clone = exc.__class__.__new__(exc.__class__)
+    clone.__dict__.update(exc.__dict__)
+    clone.args = exc.args
+    return clone
 
 
 def validate_features(features: Any, counties=None) -> tuple[list[Station], list[Problem]]:
@@ -113,14 +190,18 @@ class GeoJSONStore:
         self._stations: list[Station] = []
         self._by_id: dict[str, Station] = {}
         self._members: dict[str, Any] = {}
+        # (file version, error) of the last failed read: raised again until the file changes
+        self._failure: tuple[tuple[int, int, int], BaseException] | None = None
 
     # ---- reading -------------------------------------------------------------------------
     @property
     def version(self) -> str:
-        """A token that changes whenever the file changes (also by another process)."""
+        """A token that changes whenever the file changes (also by another process).
+
+        For caches, and as ``expected_store_version`` of :meth:`add` and :meth:`save_all`.
+        """
         self._refresh()
-        v = self._loaded_version
-        return "empty" if v is None else f"{v[0]:x}-{v[1]:x}-{v[2]:x}"
+        return _version_token(self._loaded_version)
 
     def _refresh(self) -> None:
         with self._mutex:
@@ -130,13 +211,25 @@ class GeoJSONStore:
             self._read()
 
     def _read(self) -> None:
-        """(Re)read the file; raise ValidationError listing every problem if it is invalid."""
+        """(Re)read the file; raise StoredDataError listing every problem if it cannot be used.
+
+        A failure is remembered for that version of the file (mtime, size, inode) and raised again
+        without reading until the file changes: a bad 200 MB file is not re-validated per request.
+        """
         version = _file_version(self.path)
         if version is None:
             self._stations, self._by_id, self._members, self._loaded_version = [], {}, {}, None
+            self._failure = None
             return
-        text = self.path.read_text(encoding="utf-8")
-        stations, members = self._parse(text)
+        if self._failure is not None and self._failure[0] == version:
+            raise _again(self._failure[1])
+        try:
+            stations, members = self._parse(read_stations_text(self.path))
+        except StoredDataError as exc:
+            self._failure = (version, _again(exc))  # no traceback kept: it would hold the file's text
+            log.debug("cannot use %s: %s", self.path, exc.summary())
+            raise
+        self._failure = None
         self._stations = sorted(stations, key=lambda s: s.id)
         self._by_id = {s.id: s for s in self._stations}
         self._members = members
@@ -148,14 +241,17 @@ class GeoJSONStore:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValidationError(Problem(where, "(file)", f"line {exc.lineno} column {exc.colno}",
-                                          f"valid JSON ({exc.msg})")) from None
+            raise StoredDataError(Problem(where, "(file)", f"line {exc.lineno} column {exc.colno}",
+                                          f"valid JSON ({exc.msg})"), where) from None
+        except RecursionError:
+            raise StoredDataError(Problem(where, "(file)", "deeply nested JSON",
+                                          "a GeoJSON FeatureCollection"), where) from None
         if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
             got = data.get("type") if isinstance(data, dict) else type(data).__name__
-            raise ValidationError(Problem(where, "type", got, "a GeoJSON FeatureCollection"))
+            raise StoredDataError(Problem(where, "type", got, "a GeoJSON FeatureCollection"), where)
         stations, problems = validate_features(data.get("features"), self.counties)
         if problems:
-            raise ValidationError(problems)
+            raise StoredDataError(problems, where)
         members = {k: v for k, v in data.items() if k not in ("type", "features")}
         return stations, members
 
@@ -169,7 +265,11 @@ class GeoJSONStore:
         try:
             return self._by_id[station_id]
         except KeyError:
-            raise NotFound(f"no station with id {station_id!r}") from None
+            raise NotFound(f"no station with id {quote_value(station_id)}") from None
+
+    def record_version(self, station_id: str) -> str:
+        """The current version of one record (see :func:`record_version`), for ``expected_version``."""
+        return record_version(self.get(station_id))
 
     def query(self, kind: str | None = None, county: str | None = None, status: str | None = None,
               amenity: Iterable[str] = (), bbox: tuple[float, float, float, float] | None = None) -> list[Station]:
@@ -204,8 +304,13 @@ class GeoJSONStore:
         return to_feature_collection(self._stations if stations is None else stations, **self._members)
 
     # ---- writing -------------------------------------------------------------------------
-    def add(self, item: Station | Mapping[str, Any], who: str = "") -> Station:
-        """Add a station (a Station or a GeoJSON Feature); an id is assigned if missing."""
+    def add(self, item: Station | Mapping[str, Any], who: str = "", *,
+            expected_store_version: str | None = None) -> Station:
+        """Add a station (a Station or a GeoJSON Feature); an id is assigned if missing.
+
+        ``expected_store_version``: the store's :attr:`version` the caller read (e.g. when it checked
+        for duplicates); :class:`StaleVersion` with nothing written if the file changed since.
+        """
         feature = item.to_feature() if isinstance(item, Station) else _as_feature(item)
 
         def change(current: dict[str, Station]) -> tuple[Station | None, Station]:
@@ -213,19 +318,25 @@ class GeoJSONStore:
             if not props.get("id"):
                 props["id"] = self._next_id(current, props.get("kind"))
             if props["id"] in current:
-                raise Conflict(f"a station with id {props['id']!r} already exists")
+                raise Conflict(f"a station with id {quote_value(props['id'])} already exists")
             return None, self._validated(feature)
 
-        return self._write("add", change, who)
+        return self._write("add", change, who, expected_store_version)
 
-    def update(self, station_id: str, changes: Mapping[str, Any], who: str = "") -> Station:
-        """Change some fields; ``lon``/``lat`` move the point (its county is derived again)."""
+    def update(self, station_id: str, changes: Mapping[str, Any], who: str = "", *,
+               expected_version: str | None = None) -> Station:
+        """Change some fields; ``lon``/``lat`` move the point (its county is derived again).
+
+        ``expected_version``: the record's version (:meth:`record_version`) the change is based on;
+        if the record changed since, :class:`StaleVersion` is raised and nothing is written.
+        """
         changes = dict(changes)
 
         def change(current: dict[str, Station]) -> tuple[Station | None, Station]:
             if station_id not in current:
-                raise NotFound(f"no station with id {station_id!r}")
+                raise NotFound(f"no station with id {quote_value(station_id)}")
             before = current[station_id]
+            _check_record_version(before, expected_version)
             feature = before.to_feature()
             if "geometry" in changes:
                 feature["geometry"] = changes.pop("geometry")
@@ -246,22 +357,32 @@ class GeoJSONStore:
 
         return self._write("update", change, who)
 
-    def delete(self, station_id: str, who: str = "") -> None:
+    def delete(self, station_id: str, who: str = "", *, expected_version: str | None = None) -> None:
+        """Remove a station; ``expected_version`` as in :meth:`update`."""
         def change(current: dict[str, Station]) -> tuple[Station | None, Station | None]:
             if station_id not in current:
-                raise NotFound(f"no station with id {station_id!r}")
+                raise NotFound(f"no station with id {quote_value(station_id)}")
+            _check_record_version(current[station_id], expected_version)
             return current[station_id], None
 
         self._write("delete", change, who)
 
-    def save_all(self, stations: Iterable[Station], who: str = "", members: Mapping[str, Any] | None = None) -> None:
-        """Replace the whole file (used by importers and the sample builder), validated first."""
+    def save_all(self, stations: Iterable[Station], who: str = "", members: Mapping[str, Any] | None = None, *,
+                 expected_store_version: str | None = None) -> None:
+        """Replace the whole file (used by importers and the sample builder), validated first.
+
+        The current file is not read (so a broken file can be replaced). ``expected_store_version``:
+        the :attr:`version` the new content was computed from; :class:`StaleVersion` with nothing
+        written if the file changed since.
+        """
         stations = list(stations)
         _, problems = validate_features([s.to_feature() for s in stations], self.counties)
         if problems:
             raise ValidationError(problems)
         with self._mutex, self._lock:
+            self._check_store_version(expected_store_version)
             text = dumps(to_feature_collection(stations, **(members if members is not None else self._members)))
+            self._remove_stale_temporaries()
             self._atomic_write(text)
             self._journal("replace_all", who, None, {"count": len(stations)})
             self._read()
@@ -281,28 +402,92 @@ class GeoJSONStore:
                    if (m := re.fullmatch(rf"{re.escape(city)}-{prefix}-(\d+)", sid))]
         return f"{city}-{prefix}-{max(numbers, default=0) + 1:04d}"
 
-    def _write(self, action: str, change, who: str):
+    def _write(self, action: str, change, who: str, expected_store_version: str | None = None):
         with self._mutex, self._lock:
+            self._check_store_version(expected_store_version)
             self._read()  # the file on disk is the truth: another process may have written
             current = dict(self._by_id)
-            before, after = change(current)
+            before, after = change(current)  # checks an expected record version: compare-and-set
             if before is not None:
                 del current[before.id]
             if after is not None:
                 current[after.id] = after
             text = dumps(to_feature_collection(current.values(), **self._members))
+            self._remove_stale_temporaries()
             self._atomic_write(text)
             self._journal(action, who, before, after)
             self._read()
         return after
 
+    def _check_store_version(self, expected: str | None) -> None:
+        """Under the lock: StaleVersion unless the file is still at the ``expected`` store version."""
+        if expected is None:
+            return
+        current = _version_token(_file_version(self.path))
+        if current != expected:
+            raise StaleVersion(f"the stations file {self.path} changed since it was read "
+                               f"(version {quote_value(expected)}, now {current}); read it again and retry",
+                               expected=expected, current_version=current)
+
+    def _temporary_name(self) -> str:
+        return f".{self.path.name}.{''.join(secrets.choice(_TEMPORARY_CHARS) for _ in range(8))}.tmp"
+
+    def _remove_stale_temporaries(self) -> None:
+        """Under the lock: remove this store's temporary files left by killed writers.
+
+        Only names this store makes (``.<file name>.<8 random characters>.tmp``, the pattern of
+        ``tempfile.mkstemp`` that earlier versions used), only regular files, only if older than
+        ``STALE_TEMPORARY_S``; never another program's files.
+        """
+        pattern = re.compile(rf"\.{re.escape(self.path.name)}\.[{_TEMPORARY_CHARS}]{{8}}\.tmp")
+        folder = self.path.parent
+        now = time.time()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            if not pattern.fullmatch(entry.name):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode) and now - st.st_mtime > STALE_TEMPORARY_S:
+                    os.unlink(entry.path)
+                    log.warning("removed %s, left by an interrupted write of %s", entry.path, self.path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("could not remove the stale temporary file %s: %s", entry.path, exc)
+
     def _atomic_write(self, text: str) -> None:
-        """Write to a temporary file in the same folder, fsync, rename over, fsync the folder."""
+        """Write to a temporary file in the same folder, fsync, rename over, fsync the folder.
+
+        The new file keeps the mode of the file it replaces and, where this process may set them,
+        its owner and group; a new store gets the mode ``open()`` gives (0666 less the umask).
+        """
         folder = self.path.parent
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=folder)
+        try:
+            old = os.stat(self.path)
+        except FileNotFoundError:
+            old = None
+        # The temporary file is never more open than the file it replaces (the umask may narrow it
+        # further until the exact mode is set below).
+        create_mode = stat.S_IMODE(old.st_mode) & 0o777 if old is not None else 0o666
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        for _ in range(100):
+            tmp = folder / self._temporary_name()
+            try:
+                fd = os.open(tmp, flags, create_mode)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise FileExistsError(f"no free temporary file name in {folder}")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                if old is not None:
+                    self._copy_owner_and_mode(fh.fileno(), old)
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -318,6 +503,20 @@ class GeoJSONStore:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+    def _copy_owner_and_mode(self, fd: int, old: os.stat_result) -> None:
+        """Give the open temporary file the owner, group and mode of the file it replaces."""
+        new = os.fstat(fd)
+        if hasattr(os, "fchown") and (old.st_uid, old.st_gid) != (new.st_uid, new.st_gid):
+            try:
+                os.fchown(fd, old.st_uid, old.st_gid)  # root (or the same owner) may
+            except OSError:
+                try:
+                    os.fchown(fd, -1, old.st_gid)  # a member of the group may keep the group
+                except OSError as exc:
+                    log.warning("%s: cannot keep its owner %d and group %d (%s); it is now owned by "
+                                "this process's user", self.path, old.st_uid, old.st_gid, exc.strerror)
+        os.fchmod(fd, stat.S_IMODE(old.st_mode))  # after chown, which may clear setuid/setgid bits
 
     def _journal(self, action: str, who: str, before: Any, after: Any) -> None:
         def dump(value: Any) -> Any:
@@ -335,6 +534,18 @@ class GeoJSONStore:
             fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
+
+
+def _check_record_version(current: Station, expected: str | None) -> None:
+    """StaleVersion unless ``current`` is still at the ``expected`` record version (None: no check)."""
+    if expected is None:
+        return
+    now = record_version(current)
+    if now != expected:
+        raise StaleVersion(f"station {current.id} was changed by someone else since it was read "
+                           f"(version {quote_value(expected)}, now {now}); nothing was saved: "
+                           f"reload it, redo the change and save again",
+                           record_id=current.id, expected=expected, current_version=now, current=current)
 
 
 def _as_feature(item: Mapping[str, Any]) -> dict[str, Any]:

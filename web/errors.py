@@ -1,8 +1,11 @@
 """One error handler for the whole site: JSON under /api, an HTML page elsewhere.
 
-``stations.errors`` carry their HTTP status (ValidationError 400, NotFound 404, Conflict 409);
-werkzeug's HTTPExceptions keep theirs; anything else is logged and answered with a generic 500
-that shows no traceback or internal detail.
+``stations.errors`` carry their HTTP status (ValidationError 400, NotFound 404, Conflict 409,
+StaleVersion 412, StoredDataError 500): the class decides, never the message. werkzeug's
+HTTPExceptions keep theirs; anything else is logged and answered with a generic 500 that shows no
+traceback or internal detail. A 5xx domain error (data that cannot be read) is logged in one line,
+without a traceback, and answered with a generic message. Values quoted in answers and log lines
+are cut to a few hundred characters (``stations.errors.quote_value``).
 
 JSON shape: ``{"error": {"status": 400, "message": "...", "parameter": "lat", "value": "abc"}}``
 (``parameter``/``value`` when the problem names one; ``problems`` when there are several).
@@ -16,8 +19,9 @@ from typing import Any
 from flask import Flask, Response, render_template, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
 
-from stations.errors import NotFound, ValidationError, YizhanError
+from stations.errors import NotFound, StoredDataError, ValidationError, YizhanError, shorten
 
 log = logging.getLogger(__name__)
 
@@ -62,36 +66,46 @@ def _render(status: int, title: str, message: str, extra: dict[str, Any] | None 
     return response
 
 
-# Records named by problems that come from a request's parameters (web.params, NearestIndex, store.query).
-REQUEST_RECORDS = ("query", "nearest query")
+#: at most this many problems are listed in a JSON error
+MAX_PROBLEMS_SHOWN = 20
+#: messages that may quote a request value are cut after this many characters
+MAX_MESSAGE_CHARS = 4000
 
 
-def _is_bad_stored_data(exc: YizhanError) -> bool:
-    """A ValidationError while only reading means the data on disk is invalid: the server's fault."""
-    return (isinstance(exc, ValidationError) and request.method in ("GET", "HEAD")
-            and not any(p.record in REQUEST_RECORDS for p in exc.problems))
+def _request_line() -> str:
+    return f"{request.method} {shorten(request.path)}"
 
 
 def handle_domain_error(exc: YizhanError) -> Response:
-    if _is_bad_stored_data(exc):
-        log.error("invalid data while serving %s %s: %s", request.method, request.path, exc)
-        return _render(500, InternalServerError.name,
-                       "The station data could not be read; the problem has been logged.")
     status = int(getattr(exc, "http_status", 400))
+    if status >= 500:  # the server's data or state, not the request: log it, tell the client little
+        summary = exc.summary() if isinstance(exc, ValidationError) else shorten(str(exc), MAX_MESSAGE_CHARS)
+        if isinstance(exc, StoredDataError):
+            log.error("cannot use the station data %s while serving %s: %s",
+                      shorten(exc.source or "(store)"), _request_line(), summary)
+            message = "The station data could not be read; the problem has been logged."
+        else:
+            log.error("%s while serving %s: %s", exc.__class__.__name__, _request_line(), summary)
+            message = "Something went wrong on our side; it has been logged."
+        return _render(status, HTTP_STATUS_CODES.get(status, InternalServerError.name), message)
     extra: dict[str, Any] = {}
     if isinstance(exc, ValidationError):
         problems = exc.problems
         first = problems[0] if problems else None
         message = getattr(exc, "message", None) or (first.allowed if first else str(exc))
         if first is not None:
-            extra = {"parameter": first.field, "value": first.value}
+            shown = first.to_dict()  # long values cut, with their length
+            extra = {"parameter": shown["field"], "value": shown["value"], "value_length": shown.get("value_length")}
         if len(problems) > 1:
-            extra["problems"] = [p.to_dict() for p in problems]
+            extra["problems"] = [p.to_dict() for p in problems[:MAX_PROBLEMS_SHOWN]]
+            if len(problems) > MAX_PROBLEMS_SHOWN:
+                extra["problems_total"] = len(problems)
         title = "Bad request"
     elif isinstance(exc, NotFound):
         message, title = str(exc), "Not found"
     else:
-        message, title = str(exc) or exc.__class__.__name__, exc.__class__.__name__
+        message = str(exc) or exc.__class__.__name__
+        title = HTTP_STATUS_CODES.get(status, exc.__class__.__name__)
     return _render(status, title, message, extra)
 
 
@@ -99,13 +113,14 @@ def handle_http_error(exc: HTTPException) -> Response:
     if exc.code is None:  # not an error response (e.g. a routing redirect): let werkzeug answer
         return exc  # type: ignore[return-value]
     if exc.code >= 500:
-        log.error("HTTP %s on %s %s: %s", exc.code, request.method, request.path, exc.description)
+        log.error("HTTP %s on %s: %s", exc.code, _request_line(), shorten(str(exc.description), MAX_MESSAGE_CHARS))
     headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
-    return _render(exc.code, exc.name, exc.description or exc.name, headers=headers)
+    # descriptions are ours, but some quote request values: a safety net for those
+    return _render(exc.code, exc.name, shorten(exc.description or exc.name, MAX_MESSAGE_CHARS), headers=headers)
 
 
 def handle_unexpected(exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log.exception("unhandled error on %s", _request_line())
     generic = InternalServerError()
     return _render(500, generic.name, "Something went wrong on our side; it has been logged.")
 

@@ -20,7 +20,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
-from stations.errors import NotFound
+from stations.errors import NotFound, quote_value
 from stations import hours
 from stations.model import AMENITIES, KINDS, STATUSES, Station
 
@@ -163,9 +163,9 @@ def _float_arg(name: str, low: float, high: float) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        abort(400, f"{name}={text!r} is not a number; allowed: a WGS-84 {name} from {low:g} to {high:g}")
+        abort(400, f"{name}={quote_value(text)} is not a number; allowed: a WGS-84 {name} from {low:g} to {high:g}")
     if not math.isfinite(value) or not low <= value <= high:
-        abort(400, f"{name}={text!r} is out of range; allowed: a WGS-84 {name} from {low:g} to {high:g}")
+        abort(400, f"{name}={quote_value(text)} is out of range; allowed: a WGS-84 {name} from {low:g} to {high:g}")
     return value
 
 
@@ -276,7 +276,7 @@ def _get_station(station_id: str) -> Station:
     try:
         return state().store.get(station_id)
     except NotFound:
-        abort(404, f"no station with id {station_id!r}")
+        abort(404, f"no station with id {quote_value(station_id)}")
 
 
 def qr_svg(url: str) -> str:
@@ -341,7 +341,7 @@ class ListFilters:
 def list_filters() -> ListFilters:
     kind = request.args.get("kind") or None
     if kind is not None and kind not in KINDS:
-        abort(400, f"kind={kind!r} is unknown; allowed: {', '.join(KINDS)}")
+        abort(400, f"kind={quote_value(kind)} is unknown; allowed: {', '.join(KINDS)}")
     amenities = []
     for raw in request.args.getlist("amenity"):
         for item in raw.split(","):
@@ -349,7 +349,7 @@ def list_filters() -> ListFilters:
             if not item:
                 continue
             if item not in AMENITIES:
-                abort(400, f"amenity={item!r} is unknown; allowed: {', '.join(AMENITIES)}")
+                abort(400, f"amenity={quote_value(item)} is unknown; allowed: {', '.join(AMENITIES)}")
             if item not in amenities:
                 amenities.append(item)
     yes = ("1", "true", "yes", "on")
