@@ -64,6 +64,9 @@ def _read_features(path: Path) -> list[dict]:
         raise _problem(where, "file", where, "an existing counties GeoJSON file") from None
     except OSError as exc:
         raise _problem(where, "file", where, f"a readable file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise _problem(where, "encoding", f"byte {exc.start}",
+                       "UTF-8 text, but the file is not UTF-8 (perhaps GBK): convert it to UTF-8") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

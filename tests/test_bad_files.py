@@ -153,3 +153,11 @@ def test_a_long_parameter_is_not_echoed_whole(client, caplog, url, status):
     body = response.get_data(as_text=True)
     size, echoed, logged = len(body), "x" * 1000 in body, "x" * 1000 in caplog.text
     assert size < 20_000 and not echoed and not logged
+
+
+def test_cli_names_a_counties_file_that_is_not_utf8(stations_path, counties_path):
+    counties_path.write_bytes(counties_path.read_text(encoding="utf-8").encode("gb18030"))
+    result = cli("validate", str(stations_path), "--counties", str(counties_path))
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert str(counties_path) in result.output and "not UTF-8" in result.output
+    assert "Traceback" not in result.output
