@@ -55,6 +55,15 @@ PROPERTY_ORDER = (
 
 COORD_DECIMALS = 7  # about 1 cm; RFC 7946 recommends no more precision than needed
 
+PHONE_EXTENSION_MARK = "转"  # "0537-2345678转123": extension 123 (see validate.PHONE_PATTERN)
+
+
+def phone_parts(phone: str) -> tuple[str, str | None]:
+    """Split a phone text into (main number, extension or None): ``"0537-2345678转123"`` gives
+    ``("0537-2345678", "123")``. The page script's ``phoneParts`` does the same."""
+    main, _, ext = phone.partition(PHONE_EXTENSION_MARK)
+    return main.strip(), ext.strip() or None
+
 
 @dataclass(frozen=True)
 class Station:
@@ -88,7 +97,11 @@ class Station:
         lon, lat = feature["geometry"]["coordinates"][:2]  # GeoJSON order is (lon, lat)
         known = {f.name for f in fields(cls)} - {"lon", "lat", "extra"}
         kwargs = {k: props.pop(k) for k in list(props) if k in known}
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}  # null means "not given"
         kwargs["amenities"] = tuple(kwargs.get("amenities") or ())
+        for key in ("palace_class", "beds"):  # JSON Schema integers may be written 12.0
+            if isinstance(kwargs.get(key), float):
+                kwargs[key] = int(kwargs[key])
         return cls(lon=float(lon), lat=float(lat), extra=props, **kwargs)
 
     def to_properties(self) -> dict[str, Any]:

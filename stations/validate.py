@@ -1,24 +1,65 @@
 """Validation of station features: every problem of every record at once.
 
 Hand-written (fast enough for 186,100 records) and kept in step with ``schema.json``, which is
-generated from the same vocabulary by :func:`build_schema` (a test checks they agree).
+generated from the same vocabulary and patterns by :func:`build_schema`; write it with
+``python scripts/write_schema.py``. A property-based test (``tests/test_schema.py``) feeds random
+records to both and checks that they accept and refuse the same ones.
+
+The rules both sides share:
+
+- Every optional property may be ``null``, which means "not given" (GIS exports write ``null``
+  for an empty attribute); the required ``id``, ``name``, ``kind``, ``status`` may not.
+- Positions are ``[lon, lat]`` or ``[lon, lat, altitude]`` (RFC 7946 section 3.1.1 allows an
+  altitude): every member a finite number. The altitude is accepted but not stored.
+- Whole numbers (``beds``, ``palace_class``) may be written ``12`` or ``12.0``, as JSON Schema
+  counts them both as integers.
+- Patterns mean the same in Python's ``re`` and in ECMA-262 (the regex dialect of JSON Schema):
+  ASCII classes only (``[0-9]``, not ``\\d``), and see :func:`_whole`.
+- What JSON Schema cannot say: the real calendar (``2026-02-30``) is its ``format: date``, an
+  assertion only where a validator enables format checks (jsonschema's ``FormatChecker``,
+  ajv-formats); ``opening_hours`` syntax is beyond it (the schema says "a string"); NaN and
+  infinities are not JSON values and the validator refuses them.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .errors import Problem
 from .model import AMENITIES, KINDS, PALACE_CLASSES, PROPERTY_ORDER, STATUSES
 
-ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
-PHONE_PATTERN = r"^[0-9+][0-9 ()\-]{4,24}(转[0-9]{1,6})?$"
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
+
+
+def _whole(body: str) -> str:
+    """A pattern that matches the whole string, alike in Python's ``re`` and ECMA-262.
+
+    JSON Schema's ``pattern`` is searched, not matched, hence ``^`` and ``$``. In Python ``$``
+    also matches just before a final newline; ``(?!\\n)`` rules that out (in ECMA-262 ``$`` is
+    the end already, and the lookahead changes nothing).
+    """
+    return f"^(?:{body})$(?!\\n)"
+
+
+ID_PATTERN = _whole(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)+")
+PHONE_PATTERN = _whole(r"[0-9+][0-9 ()\-]{4,24}(转[0-9]{1,6})?")
+# Year 1000-9999, month 01-12, day 01-31; the real calendar is checked beside it (format: date).
+DATE_PATTERN = _whole(r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
+COUNTY_CODE_PATTERN = _whole(r"[0-9]{6}")
+# Non-blank: at least one character that is not white space (Python's str.isspace and
+# ECMA-262's \s differ, so the class lists their union, plus the zero-width space).
+NAME_PATTERN = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
+NAME_MAX = 200
+TEXT_MAX = 500
 _ID_RE = re.compile(ID_PATTERN)
 _PHONE_RE = re.compile(PHONE_PATTERN)
 _DATE_RE = re.compile(DATE_PATTERN)
+_COUNTY_CODE_RE = re.compile(COUNTY_CODE_PATTERN)
+_NAME_RE = re.compile(NAME_PATTERN)
 
 REQUIRED = ("id", "name", "kind", "status")
 KNOWN = set(PROPERTY_ORDER)
@@ -26,6 +67,20 @@ KNOWN = set(PROPERTY_ORDER)
 
 def _choices(values: Iterable[str]) -> str:
     return "one of " + ", ".join(values)
+
+
+def _is_number(value: Any) -> bool:
+    """A finite JSON number (bools are not numbers; huge ints are finite)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _is_whole(value: Any) -> bool:
+    """A JSON Schema integer: a finite number without a fraction (``12`` or ``12.0``)."""
+    return _is_number(value) and (isinstance(value, int) or value.is_integer())
 
 
 def record_label(feature: Any, index: int | None = None) -> str:
@@ -38,14 +93,17 @@ def record_label(feature: Any, index: int | None = None) -> str:
 
 
 def check_position(coords: Any, label: str) -> tuple[list[Problem], tuple[float, float] | None]:
-    """Check a GeoJSON Point's coordinates; return problems and (lon, lat) when usable."""
-    allowed = "[longitude, latitude] in WGS-84 degrees: longitude -180..180, latitude -90..90"
+    """Check a GeoJSON Point's coordinates; return problems and (lon, lat) when usable.
+
+    ``[lon, lat]`` or ``[lon, lat, altitude]``, all finite numbers; the altitude is not used.
+    """
+    allowed = ("[longitude, latitude] in WGS-84 degrees: longitude -180..180, latitude -90..90 "
+               "(an altitude in metres may follow)")
     if not isinstance(coords, (list, tuple)) or len(coords) not in (2, 3):
         return [Problem(label, "geometry.coordinates", coords, allowed)], None
-    lon, lat = coords[0], coords[1]  # GeoJSON order is (lon, lat)
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat))
-    if not numeric or not all(math.isfinite(v) for v in (lon, lat)):
+    if not all(_is_number(v) for v in coords):
         return [Problem(label, "geometry.coordinates", coords, allowed)], None
+    lon, lat = coords[0], coords[1]  # GeoJSON order is (lon, lat)
     problems = []
     if not -180 <= lon <= 180:
         problems.append(Problem(label, "geometry.coordinates[0] (longitude)", lon, "-180..180"))
@@ -59,7 +117,7 @@ def check_position(coords: Any, label: str) -> tuple[list[Problem], tuple[float,
 
 def _check_date(label: str, key: str, value: Any) -> list[Problem]:
     allowed = "a date as YYYY-MM-DD"
-    if not isinstance(value, str) or not _DATE_RE.match(value):
+    if not isinstance(value, str) or not _DATE_RE.search(value):
         return [Problem(label, key, value, allowed)]
     try:
         date.fromisoformat(value)
@@ -80,16 +138,17 @@ def check_properties(props: Mapping[str, Any], label: str) -> list[Problem]:
             add(Problem(label, key, props[key], "an unknown field; allowed: " + ", ".join(PROPERTY_ORDER)))
 
     fid = props.get("id")
-    if fid not in (None, "") and (not isinstance(fid, str) or not _ID_RE.match(fid)):
+    if fid not in (None, "") and (not isinstance(fid, str) or not _ID_RE.search(fid)):
         add(Problem(label, "id", fid, "upper-case letters and digits in dash-separated parts, e.g. JN-RS-0001"))
     name = props.get("name")
-    if name not in (None, "") and (not isinstance(name, str) or not name.strip() or len(name) > 200):
-        add(Problem(label, "name", name, "a non-blank text of at most 200 characters"))
+    if name not in (None, "") and (not isinstance(name, str) or not _NAME_RE.search(name)
+                                   or len(name) > NAME_MAX):
+        add(Problem(label, "name", name, f"a non-blank text of at most {NAME_MAX} characters"))
     kind = props.get("kind")
-    if kind not in (None, "") and kind not in KINDS:
+    if kind not in (None, "") and (not isinstance(kind, str) or kind not in KINDS):
         add(Problem(label, "kind", kind, _choices(KINDS)))
     status = props.get("status")
-    if status not in (None, "") and status not in STATUSES:
+    if status not in (None, "") and (not isinstance(status, str) or status not in STATUSES):
         add(Problem(label, "status", status, _choices(STATUSES)))
 
     amenities = props.get("amenities")
@@ -98,18 +157,19 @@ def check_properties(props: Mapping[str, Any], label: str) -> list[Problem]:
             add(Problem(label, "amenities", amenities, "a list of amenity names"))
         else:
             for item in amenities:
-                if item not in AMENITIES:
+                if not isinstance(item, str) or item not in AMENITIES:
                     add(Problem(label, "amenities", item, _choices(AMENITIES)))
             if len(set(map(str, amenities))) != len(amenities):
                 add(Problem(label, "amenities", amenities, "each amenity at most once"))
 
     for key in ("address", "host", "source"):
         value = props.get(key)
-        if value is not None and (not isinstance(value, str) or len(value) > 500):
-            add(Problem(label, key, value, "a text of at most 500 characters"))
+        if value is not None and (not isinstance(value, str) or len(value) > TEXT_MAX):
+            add(Problem(label, key, value, f"a text of at most {TEXT_MAX} characters"))
     phone = props.get("phone")
-    if phone is not None and (not isinstance(phone, str) or not _PHONE_RE.match(phone)):
-        add(Problem(label, "phone", phone, "a phone number: digits, spaces, +, -, ( ), e.g. 0537-2345678"))
+    if phone is not None and (not isinstance(phone, str) or not _PHONE_RE.search(phone)):
+        add(Problem(label, "phone", phone,
+                    "a phone number: digits, spaces, +, -, ( ), an extension after 转, e.g. 0537-2345678转123"))
     hours = props.get("opening_hours")
     if hours is not None:
         problems.extend(check_opening_hours(hours, label))
@@ -121,20 +181,19 @@ def check_properties(props: Mapping[str, Any], label: str) -> list[Problem]:
     if pclass is not None:
         if kind != "cultural_palace":
             add(Problem(label, "palace_class", pclass, "only for kind cultural_palace"))
-        elif pclass not in PALACE_CLASSES or isinstance(pclass, bool):
+        elif not _is_whole(pclass) or pclass not in PALACE_CLASSES:
             add(Problem(label, "palace_class", pclass, "1, 2 or 3"))
     area = props.get("floor_area_m2")
-    if area is not None and (isinstance(area, bool) or not isinstance(area, (int, float))
-                             or not math.isfinite(area) or area <= 0):
+    if area is not None and (not _is_number(area) or area <= 0):
         add(Problem(label, "floor_area_m2", area, "a positive number of square metres"))
     beds = props.get("beds")
-    if beds is not None and (isinstance(beds, bool) or not isinstance(beds, int) or beds < 0):
+    if beds is not None and (not _is_whole(beds) or beds < 0):
         add(Problem(label, "beds", beds, "a whole number ≥ 0"))
     sample = props.get("sample")
     if sample is not None and not isinstance(sample, bool):
         add(Problem(label, "sample", sample, "true or false"))
     code = props.get("county_code")
-    if code is not None and (not isinstance(code, str) or not re.fullmatch(r"\d{6}", code)):
+    if code is not None and (not isinstance(code, str) or not _COUNTY_CODE_RE.search(code)):
         add(Problem(label, "county_code", code, "a 6-digit administrative code (adcode), e.g. 370811"))
     return problems
 
@@ -160,6 +219,8 @@ def check_feature_shape(feature: Any, label: str) -> tuple[list[Problem], tuple[
     problems = []
     if feature.get("type") != "Feature":
         problems.append(Problem(label, "type", feature.get("type"), "'Feature'"))
+    if "id" in feature and not (isinstance(feature["id"], str) or _is_number(feature["id"])):
+        problems.append(Problem(label, "id (feature)", feature["id"], "a string or a number (RFC 7946)"))
     geom = feature.get("geometry")
     if not isinstance(geom, Mapping) or geom.get("type") != "Point":
         gtype = geom.get("type") if isinstance(geom, Mapping) else geom
@@ -203,29 +264,48 @@ def check_counties(records: Sequence[tuple[str, Mapping[str, Any], tuple[float, 
 
 
 def build_schema() -> dict[str, Any]:
-    """JSON Schema (2020-12) of a station feature, from the one vocabulary in ``model``."""
-    text = {"type": "string"}
-    nullable_text = {"type": ["string", "null"], "maxLength": 500}
+    """JSON Schema (2020-12) of a station feature, from the one vocabulary in ``model``.
+
+    Same rules as :func:`check_feature_shape` and :func:`check_properties` (see this module's
+    docstring for the few JSON Schema cannot express).
+    """
+    def optional(json_type: str, **keywords: Any) -> dict[str, Any]:
+        """An optional property: ``null`` means not given (the keywords apply to ``json_type``)."""
+        return {"type": [json_type, "null"], **keywords}
+
+    text = optional("string", maxLength=TEXT_MAX)
+    day = optional("string", pattern=DATE_PATTERN, format="date",
+                   description="YYYY-MM-DD; a real calendar date (format: date)")
+    number = {"type": "number"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://yizhan.example/schema/station.json",
         "title": "Yizhan station feature",
-        "description": "A GeoJSON (RFC 7946) Point Feature; coordinates are WGS-84 [longitude, latitude].",
+        "description": (
+            "A GeoJSON (RFC 7946) Point Feature; coordinates are WGS-84 [longitude, latitude], "
+            "optionally followed by an altitude in metres (accepted, not stored). Optional "
+            "properties may be null (not given). Generated by stations.validate.build_schema from "
+            "the validator's own vocabulary and patterns; the validator also checks what this "
+            "schema cannot: opening_hours syntax (OpenStreetMap), and a real calendar date, which "
+            "here is `format: date`, enforced only where format assertion is on (e.g. Python "
+            "jsonschema with a FormatChecker, ajv with ajv-formats)."),
         "type": "object",
         "required": ["type", "geometry", "properties"],
         "properties": {
             "type": {"const": "Feature"},
-            "id": text,
+            "id": {"type": ["string", "number"],
+                   "description": "RFC 7946 feature id; the station id is properties.id"},
             "geometry": {
                 "type": "object",
                 "required": ["type", "coordinates"],
                 "properties": {
                     "type": {"const": "Point"},
                     "coordinates": {
-                        "type": "array", "minItems": 2, "maxItems": 2,
+                        "type": "array", "minItems": 2, "maxItems": 3,
                         "prefixItems": [
-                            {"type": "number", "minimum": -180, "maximum": 180, "description": "longitude"},
-                            {"type": "number", "minimum": -90, "maximum": 90, "description": "latitude"},
+                            {**number, "minimum": -180, "maximum": 180, "description": "longitude"},
+                            {**number, "minimum": -90, "maximum": 90, "description": "latitude"},
+                            {**number, "description": "altitude in metres (accepted, not stored)"},
                         ],
                     },
                 },
@@ -236,24 +316,43 @@ def build_schema() -> dict[str, Any]:
                 "additionalProperties": False,
                 "properties": {
                     "id": {"type": "string", "pattern": ID_PATTERN},
-                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "name": {"type": "string", "pattern": NAME_PATTERN, "maxLength": NAME_MAX,
+                             "description": "not blank: at least one character that is not white space"},
                     "kind": {"enum": list(KINDS)},
-                    "county_code": {"type": ["string", "null"], "pattern": r"^\d{6}$"},
-                    "address": nullable_text,
-                    "phone": {"type": ["string", "null"], "pattern": PHONE_PATTERN},
-                    "opening_hours": {"type": ["string", "null"],
-                                      "description": "OpenStreetMap opening_hours syntax, Asia/Shanghai time"},
-                    "amenities": {"type": "array", "uniqueItems": True, "items": {"enum": list(AMENITIES)}},
-                    "host": nullable_text,
+                    "county_code": optional("string", pattern=COUNTY_CODE_PATTERN),
+                    "address": text,
+                    "phone": optional("string", pattern=PHONE_PATTERN,
+                                      description="an extension follows 转, e.g. 0537-2345678转123"),
+                    "opening_hours": optional(
+                        "string", description="OpenStreetMap opening_hours syntax, Asia/Shanghai time "
+                                              "(the syntax is checked by the validator, not by this schema)"),
+                    "amenities": optional("array", uniqueItems=True, items={"enum": list(AMENITIES)}),
+                    "host": text,
                     "status": {"enum": list(STATUSES)},
-                    "opened_on": {"type": ["string", "null"], "pattern": DATE_PATTERN},
-                    "last_verified_on": {"type": ["string", "null"], "pattern": DATE_PATTERN},
-                    "palace_class": {"enum": [*PALACE_CLASSES, None]},
-                    "floor_area_m2": {"type": ["number", "null"], "exclusiveMinimum": 0},
-                    "beds": {"type": ["integer", "null"], "minimum": 0},
-                    "sample": {"type": "boolean"},
-                    "source": nullable_text,
+                    "opened_on": day,
+                    "last_verified_on": day,
+                    "palace_class": {"enum": [*PALACE_CLASSES, None],
+                                     "description": "only for kind cultural_palace"},
+                    "floor_area_m2": optional("number", exclusiveMinimum=0),
+                    "beds": optional("integer", minimum=0),
+                    "sample": optional("boolean"),
+                    "source": text,
                 },
+                # palace_class belongs to a cultural palace only
+                "if": {"required": ["kind"], "properties": {"kind": {"const": "cultural_palace"}}},
+                "else": {"properties": {"palace_class": {"type": "null"}}},
             },
         },
     }
+
+
+def schema_text() -> str:
+    """The text of ``schema.json``: :func:`build_schema` as stable, readable JSON."""
+    return json.dumps(build_schema(), ensure_ascii=False, indent=2) + "\n"
+
+
+def write_schema(path: str | Path = SCHEMA_PATH) -> Path:
+    """Write :func:`schema_text` to ``path`` (default: the package's ``schema.json``)."""
+    path = Path(path)
+    path.write_text(schema_text(), encoding="utf-8")
+    return path

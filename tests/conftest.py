@@ -21,6 +21,33 @@ COUNTY_BOXES = {
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 
+# How a distance is written (metres -> zh, en), worked out by hand: whole metres under 10 m, tens
+# of metres under 1 km, then tenths of a km; halves round up; the unit is chosen after rounding.
+# The pages (web.pages.format_distance) and the map script (formatDistance) must both give these.
+DISTANCE_TEXTS = [
+    (0, "0 米", "0 m"),
+    (4, "4 米", "4 m"),
+    (5, "5 米", "5 m"),
+    (9.4, "9 米", "9 m"),
+    (9.5, "10 米", "10 m"),
+    (14, "10 米", "10 m"),
+    (15, "20 米", "20 m"),
+    (25, "30 米", "30 m"),
+    (994, "990 米", "990 m"),
+    (995, "1.0 公里", "1.0 km"),
+    (996, "1.0 公里", "1.0 km"),
+    (999, "1.0 公里", "1.0 km"),
+    (1000, "1.0 公里", "1.0 km"),
+    (1049, "1.0 公里", "1.0 km"),
+    (1050, "1.1 公里", "1.1 km"),
+    (1250, "1.3 公里", "1.3 km"),
+    (9949, "9.9 公里", "9.9 km"),
+    (9950, "10.0 公里", "10.0 km"),
+    (9996, "10.0 公里", "10.0 km"),
+    (9999, "10.0 公里", "10.0 km"),
+    (12345, "12.3 公里", "12.3 km"),
+]
+
 
 def _station(sid, name, kind, lon, lat, county, status="open", hours=None, amenities=(), **extra):
     props = {"id": sid, "name": name, "kind": kind}

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from conftest import DISTANCE_TEXTS
 from geographiclib.geodesic import Geodesic
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -241,6 +242,30 @@ def test_station_page_details(client):
         assert text in html, text
 
 
+def _client_with_phone(tmp_path, counties_path, station_features, station_id, phone):
+    from web import create_app
+
+    for f in station_features:
+        if f["properties"]["id"] == station_id:
+            f["properties"]["phone"] = phone
+    path = tmp_path / "phones.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": station_features}, ensure_ascii=False))
+    return create_app({"STATIONS_PATH": str(path), "COUNTIES_PATH": str(counties_path), "TESTING": True}).test_client()
+
+
+@pytest.mark.parametrize("phone, href, zh, en", [
+    ("0537-2345678转123", "tel:0537-2345678", "0537-2345678 转 123", "0537-2345678 ext. 123"),
+    ("+86 537 2345678转8", "tel:+865372345678", "+86 537 2345678 转 8", "+86 537 2345678 ext. 8"),
+    ("0537 (234) 5678", "tel:05372345678", "0537 (234) 5678", "0537 (234) 5678"),
+])
+def test_a_phone_extension_is_shown_and_not_dialled(tmp_path, counties_path, station_features, phone, href, zh, en):
+    client = _client_with_phone(tmp_path, counties_path, station_features, "JN-RS-0002", phone)
+    for lang, text in (("zh", zh), ("en", en)):
+        html = client.get(f"/stations/JN-RS-0002?lang={lang}").get_data(as_text=True)
+        links = re.findall(r'<a href="(tel:[^"]*)">([^<]*)</a>', html)
+        assert links == [(href, text)], (lang, links)
+
+
 def test_station_page_has_a_qr_code_of_its_own_url(client):
     import segno
 
@@ -349,6 +374,14 @@ def test_list_is_nearest_first_with_a_position(client, station_features):
     m = expected[0][0]
     assert (f"{int(round(m / 10) * 10)} 米" if m < 1000 else f"{m / 1000:.1f} 公里") in html
     assert f"步行约 {max(1, math.ceil(m / 75))} 分钟" in html
+
+
+@pytest.mark.parametrize("distance_m, zh, en", DISTANCE_TEXTS)
+def test_distances_are_rounded_before_the_unit_is_chosen(app, distance_m, zh, en):
+    from web.pages import format_distance
+
+    assert format_distance(distance_m, "zh") == zh
+    assert format_distance(distance_m, "en") == en
 
 
 def test_list_filters(client, station_features):

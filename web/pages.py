@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from stations.errors import NotFound, quote_value
 from stations import hours
-from stations.model import AMENITIES, KINDS, STATUSES, Station
+from stations.model import AMENITIES, KINDS, STATUSES, Station, phone_parts
 
 from . import assets, i18n, maps
 from .state import state
@@ -138,9 +138,31 @@ def walk_text(distance_m: float, lang: str) -> str:
 
 
 def format_distance(distance_m: float, lang: str) -> str:
-    if distance_m < 1000:
-        return i18n.translate("meters", lang, n=int(round(distance_m / 10.0) * 10) or int(round(distance_m)))
-    return i18n.translate("kilometers", lang, n=f"{distance_m / 1000:.1f}")
+    """"4 米", "990 米", "1.0 公里": whole metres under 10 m, tens of metres under 1 km, then
+    tenths of a kilometre; halves round up. The unit is chosen after rounding, so 996 m is
+    "1.0 公里", never "1000 米". The page script's ``formatDistance`` does the same sums.
+    """
+    metres = math.floor(distance_m + 0.5)
+    if metres < 10:
+        return i18n.translate("meters", lang, n=metres)
+    tens = math.floor(distance_m / 10 + 0.5) * 10
+    if tens < 1000:
+        return i18n.translate("meters", lang, n=tens)
+    tenths_km = math.floor(distance_m / 100 + 0.5)
+    return i18n.translate("kilometers", lang, n=f"{tenths_km // 10}.{tenths_km % 10}")
+
+
+def tel_uri(phone: str) -> str:
+    """The ``tel:`` URI of a phone text: the main number only (an extension is shown, not dialled;
+    RFC 3966's ``;ext=`` is not handled alike by phones' dialers)."""
+    main, _ = phone_parts(phone)
+    return "tel:" + "".join(ch for ch in main if ch.isdigit() or ch in "+-")
+
+
+def phone_text(phone: str, lang: str) -> str:
+    """The phone as shown: "0537-2345678 转 123" (zh) / "0537-2345678 ext. 123" (en)."""
+    main, ext = phone_parts(phone)
+    return i18n.translate("phone_extension", lang, main=main, ext=ext) if ext else main
 
 
 def county_names() -> dict[str, str]:
@@ -299,7 +321,8 @@ def station(station_id: str):
         "station.html", s=s, county=county, links=maps.navigation_links(s, origin),
         open_now=open_state(s, at), is_24_7=always_open(s), hours_text=describe_hours(s, lang),
         now=at, share_url=share_url, qr=Markup(qr_svg(share_url)),  # segno output: our own markup
-        phone_uri=("tel:" + "".join(ch for ch in s.phone if ch.isdigit() or ch in "+-")) if s.phone else None,
+        phone_uri=tel_uri(s.phone) if s.phone else None,
+        phone_text=phone_text(s.phone, lang) if s.phone else None,
     )
 
 

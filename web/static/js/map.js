@@ -99,9 +99,31 @@
     });
   }
 
+  /** "4 米", "990 米", "1.0 公里": the sums of web.pages.format_distance (whole metres under 10 m,
+   *  tens under 1 km, then tenths of a km; halves up; the unit is chosen after rounding). */
   function formatDistance(m) {
-    if (m < 1000) return fmt("meters", { n: Math.round(m / 10) * 10 || Math.round(m) });
-    return fmt("kilometers", { n: (m / 1000).toFixed(1) });
+    var metres = Math.floor(m + 0.5);
+    if (metres < 10) return fmt("meters", { n: metres });
+    var tens = Math.floor(m / 10 + 0.5) * 10;
+    if (tens < 1000) return fmt("meters", { n: tens });
+    var tenthsKm = Math.floor(m / 100 + 0.5);
+    return fmt("kilometers", { n: Math.floor(tenthsKm / 10) + "." + (tenthsKm % 10) });
+  }
+
+  /** [main number, extension or null] of "0537-2345678转123", as stations.model.phone_parts. */
+  function phoneParts(phone) {
+    var at = phone.indexOf("\u8f6c");  // 转
+    if (at < 0) return [phone.trim(), null];
+    return [phone.slice(0, at).trim(), phone.slice(at + 1).trim() || null];
+  }
+
+  function telUri(phone) {  // the main number only: an extension is shown, not dialled
+    return "tel:" + phoneParts(phone)[0].replace(/[^0-9+-]/g, "");
+  }
+
+  function phoneText(phone) {  // "0537-2345678 转 123" / "0537-2345678 ext. 123"
+    var parts = phoneParts(phone);
+    return parts[1] ? fmt("phone_extension", { main: parts[0], ext: parts[1] }) : parts[0];
   }
 
   function walkMinutes(m) {
@@ -246,7 +268,7 @@
       amenityIcons(rec),
       el("p", { className: "links" }, [
         el("a", { href: amapUrl(rec), className: "btn-nav amap", rel: "noopener", text: S.navigate_amap }),
-        rec.phone ? el("a", { href: "tel:" + rec.phone.replace(/[^0-9+-]/g, ""), className: "tel", "aria-label": S.phone + " " + rec.phone, text: "☎ " + rec.phone }) : null,
+        rec.phone ? el("a", { href: telUri(rec.phone), className: "tel", "aria-label": S.phone + " " + phoneText(rec.phone), text: "☎ " + phoneText(rec.phone) }) : null,
         el("a", { href: stationUrl(rec), className: "more", text: S.details })
       ])
     ]);
@@ -730,7 +752,8 @@
     remote: function () { return REMOTE ? { minZoom: remoteMinZoom, loaded: !!remoteLoaded } : null; },
     position: function () { return position; },
     highlighted: function () { return highlight ? highlight.yzId : null; },
-    wgsToGcj: wgsToGcj, gcjToWgs: gcjToWgs
+    wgsToGcj: wgsToGcj, gcjToWgs: gcjToWgs,
+    formatDistance: formatDistance, phoneParts: phoneParts, telUri: telUri, phoneText: phoneText
   };
   document.documentElement.setAttribute("data-map-ready", "1");
 }());
