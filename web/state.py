@@ -11,6 +11,24 @@ from stations.counties import Counties
 from stations.store import GeoJSONStore
 
 
+class _Build:
+    """One build of a cache entry in progress: the threads asking for the same key wait on it."""
+
+    __slots__ = ("done", "value", "error")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def result(self) -> Any:
+        """Wait for the build; its value, or its exception raised again."""
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 class AppState:
     """Holds the store and caches derived data (nearest index, coverage) per store version."""
 
@@ -22,12 +40,16 @@ class AppState:
         self.store = GeoJSONStore(stations_path, counties=self.counties)
         self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
-        self._building: dict[Any, threading.Lock] = {}
+        self._building: dict[Any, _Build] = {}
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
         """``build()`` once per (store version, key); old versions dropped, least recently used evicted.
 
-        Two threads asking for the same missing key build it once: the second waits for the first.
+        Two threads asking for the same missing key build it once: the second waits for the first
+        and gets its value. If the build raises, every thread that waited for it gets the same
+        exception (as ``concurrent.futures.Future.result()`` does): a build that fails, say on an
+        unreadable store, is not repeated once per waiting request. A failure is not cached: the
+        next call after it builds again.
         """
         version = self.store.version
         full = (version, key)
@@ -35,20 +57,29 @@ class AppState:
             if full in self._cache:
                 self._cache.move_to_end(full)
                 return self._cache[full]
-            key_lock = self._building.setdefault(full, threading.Lock())
-        with key_lock:
-            with self._lock:
-                if full in self._cache:
-                    return self._cache[full]
-            value = build()
+            running = self._building.get(full)
+            leader = running is None
+            if leader:
+                running = self._building[full] = _Build()
+        if not leader:
+            return running.result()
+        try:
+            running.value = build()
+        except BaseException as exc:
+            running.error = exc
+            raise
+        else:
             with self._lock:
                 for old in [k for k in self._cache if k[0] != version]:
                     del self._cache[old]
-                self._cache[full] = value
+                self._cache[full] = running.value
                 while len(self._cache) > self.MAX_ENTRIES:
                     self._cache.popitem(last=False)
-                self._building.pop(full, None)
-        return value
+        finally:
+            with self._lock:
+                self._building.pop(full, None)  # success or failure: no build entry outlives its build
+            running.done.set()
+        return running.value
 
     def peek(self, key: Any, default: Any = None) -> Any:
         """The cached value of ``key`` for the current store version, or ``default`` (builds nothing)."""
