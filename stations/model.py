@@ -4,7 +4,7 @@ Positions are WGS-84 (lon, lat) everywhere in this package.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 # kind -> labels and id prefix. Add a kind here (and nowhere else) to extend the vocabulary.
@@ -88,21 +88,22 @@ class Station:
     beds: int | None = None
     sample: bool = False
     source: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_feature(cls, feature: Mapping[str, Any]) -> "Station":
-        """Build from a GeoJSON Feature; the feature must already be valid (see ``validate``)."""
-        props = dict(feature.get("properties") or {})
+        """Build from a GeoJSON Feature; the feature must already be valid (see ``validate``).
+
+        Validation refuses properties outside the vocabulary, so every property is a field here.
+        """
+        props = feature.get("properties") or {}
         lon, lat = feature["geometry"]["coordinates"][:2]  # GeoJSON order is (lon, lat)
-        known = {f.name for f in fields(cls)} - {"lon", "lat", "extra"}
-        kwargs = {k: props.pop(k) for k in list(props) if k in known}
-        kwargs = {k: v for k, v in kwargs.items() if v is not None}  # null means "not given"
+        known = {f.name for f in fields(cls)} - {"lon", "lat"}
+        kwargs = {k: v for k, v in props.items() if k in known and v is not None}  # null: not given
         kwargs["amenities"] = tuple(kwargs.get("amenities") or ())
         for key in ("palace_class", "beds"):  # JSON Schema integers may be written 12.0
             if isinstance(kwargs.get(key), float):
                 kwargs[key] = int(kwargs[key])
-        return cls(lon=float(lon), lat=float(lat), extra=props, **kwargs)
+        return cls(lon=float(lon), lat=float(lat), **kwargs)
 
     def to_properties(self) -> dict[str, Any]:
         """Properties in the stable order; ``None`` values are left out."""
@@ -114,8 +115,6 @@ class Station:
             if value is None:
                 continue
             props[key] = value
-        for key in sorted(self.extra):
-            props[key] = self.extra[key]
         return props
 
     def to_feature(self) -> dict[str, Any]:
@@ -133,7 +132,3 @@ class Station:
     @property
     def kind_zh(self) -> str:
         return KINDS.get(self.kind, {}).get("zh", self.kind)
-
-    @property
-    def is_open_status(self) -> bool:
-        return self.status == "open"

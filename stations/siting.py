@@ -19,7 +19,7 @@ import heapq
 import logging
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -180,7 +180,6 @@ class SitingResult:
     optimal: bool | None = None
     status: str = ""
     seconds: float = 0.0
-    stats: dict = field(default_factory=dict)
 
 
 def _covered_weight(cover: sp.csr_matrix, weights: np.ndarray, chosen) -> float:
@@ -379,8 +378,6 @@ def solve_max_cover(cover: sp.csr_matrix, weights, p: int, *, already_covered=No
     before = float(weights[done].sum())
     result = SitingResult(chosen=chosen, gains=gains, covered_before=before,
                           covered_after=before + float(gains.sum()), total_weight=float(weights.sum()),
-                          method=method, optimal=optimal, status=status, seconds=seconds,
-                          stats={"candidates": cover.shape[0], "demand_points": cover.shape[1],
-                                 "pairs": int(cover.nnz)})
+                          method=method, optimal=optimal, status=status, seconds=seconds)
     log.info("max-cover %s: %d sites, +%.4g weight in %.3f s", method, len(chosen), gains.sum(), seconds)
     return result

@@ -203,6 +203,20 @@ def test_null_optional_properties_are_stored_as_not_given():
     assert (palace.palace_class, palace.beds) == (2, 30) and isinstance(palace.beds, int)
 
 
+def test_station_fields_are_the_vocabulary_properties_and_round_trip():
+    """A record holds the vocabulary's properties and nothing else (validation refuses the rest)."""
+    from dataclasses import fields
+
+    from stations.model import Station
+
+    assert {f.name for f in fields(Station)} - {"lon", "lat"} == set(PROPERTY_ORDER)
+    stations, problems = validate_features([copy.deepcopy(BASE)])
+    assert not problems
+    props = stations[0].to_properties()
+    assert list(props) == [k for k in PROPERTY_ORDER if k in props]
+    assert {k: props[k] for k in BASE["properties"]} == BASE["properties"]
+
+
 VALID_HOURS = ["24/7", "Mo-Fr 08:00-18:00", "Mo-Su 22:00-06:00", "Mo-Sa 07:00-19:00; Su off", "PH off",
                "Mo-Fr 08:00-12:00,14:00-18:00"]
 INVALID_HOURS = ["", "nonsense", "Mo-Fr 25:00-26:00", "Mo-Fr 08:00", "Mo-Fr 8:00-18:00", "周一至周五 8:00-18:00"]

@@ -30,7 +30,6 @@ from werkzeug.security import safe_join
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-VENDOR_DIR = STATIC_DIR / "vendor"
 
 # (name folium knows the link by, path under /static/)
 LEAFLET_JS = [("leaflet", "vendor/leaflet/leaflet.js")]

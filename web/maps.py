@@ -72,7 +72,6 @@ BASEMAPS: dict[str, dict[str, Any]] = {
 }
 
 COUNTY_SIMPLIFY_DEG = 0.001  # about 100 m: outlines for orientation only, kept light
-MAP_VAR_PREFIX = "map_"
 # What starts Jinja syntax: text that folium renders must contain none of these (see the docstring).
 TEMPLATE_MARKERS = ("{{", "{%", "{#")
 # Operator settings that reach folium's script.
