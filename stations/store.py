@@ -325,7 +325,8 @@ class GeoJSONStore:
 
     def update(self, station_id: str, changes: Mapping[str, Any], who: str = "", *,
                expected_version: str | None = None) -> Station:
-        """Change some fields; ``lon``/``lat`` move the point (its county is derived again).
+        """Change some fields; ``geometry`` or ``lon``/``lat`` move the point (its county is derived
+        again unless ``county_code`` is given too, which is then checked against the new position).
 
         ``expected_version``: the record's version (:meth:`record_version`) the change is based on;
         if the record changed since, :class:`StaleVersion` is raised and nothing is written.
@@ -338,14 +339,16 @@ class GeoJSONStore:
             before = current[station_id]
             _check_record_version(before, expected_version)
             feature = before.to_feature()
+            moved = "geometry" in changes or "lon" in changes or "lat" in changes
             if "geometry" in changes:
                 feature["geometry"] = changes.pop("geometry")
             if "lon" in changes or "lat" in changes:
                 lon = changes.pop("lon", before.lon)
                 lat = changes.pop("lat", before.lat)
                 feature["geometry"] = {"type": "Point", "coordinates": [lon, lat]}
-                if "county_code" not in changes:
-                    feature["properties"].pop("county_code", None)
+            if moved and "county_code" not in changes:
+                # a new position has its county derived again (a given county_code is checked)
+                feature["properties"].pop("county_code", None)
             if changes.get("id", station_id) != station_id:
                 raise ValidationError(Problem(station_id, "id", changes["id"], "ids are stable and cannot change"))
             for key, value in changes.items():

@@ -286,3 +286,17 @@ def test_two_processes_updating_different_stations_lose_nothing(store_path, coun
         assert s.floor_area_m2 == float(rounds)
     journal = (store_path.parent / "journal.jsonl").read_text().splitlines()
     assert len(journal) == 2 * 6 * rounds
+
+
+def test_moving_by_geometry_derives_the_county_again(store_path, counties):
+    store = GeoJSONStore(store_path, counties=counties)
+    assert store.get("JN-RS-0001").county_code != "370883"
+    there = {"type": "Point", "coordinates": inner(counties, "370883")}
+    moved = store.update("JN-RS-0001", {"geometry": there})
+    assert moved.county_code == "370883" and store.get("JN-RS-0001").county_code == "370883"
+    back = {"type": "Point", "coordinates": inner(counties, counties.codes[0])}
+    with pytest.raises(ValidationError) as excinfo:  # a county_code given with the move is checked
+        store.update("JN-RS-0001", {"geometry": back, "county_code": "370883"})
+    assert problems_of(excinfo) == [("JN-RS-0001", "county_code")]
+    assert store.update("JN-RS-0001", {"geometry": back, "county_code": counties.codes[0]}).county_code \
+        == counties.codes[0]
