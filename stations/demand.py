@@ -1,9 +1,10 @@
-"""Demand layers (and planner-supplied candidate sites): weighted points read from GeoJSON or CSV.
+"""Demand layers (and planner-supplied candidate sites): weighted points read from GIS files or CSV.
 
 A demand layer says where outdoor workers are: sanitation depots, delivery hubs, construction
 sites, each with a weight (workers, shifts, or any other non-negative figure). Positions are
 WGS-84 lon/lat degrees unless the reader is told otherwise (``crs="gcj02"`` for AMap exports,
-``"bd09"`` for Baidu's), in which case they are converted to WGS-84 on reading.
+``"bd09"`` for Baidu's) or the file names its own coordinate reference system (GeoPackage,
+Shapefile), in which case they are converted to WGS-84 on reading.
 
 Accepted inputs
 ---------------
@@ -15,6 +16,14 @@ CSV
     ``lon``, ``lat`` and ``weight`` (case-insensitive; ``lng``/``longitude``/``经度``,
     ``latitude``/``纬度`` and ``权重`` are accepted too). Problems name the row as a spreadsheet
     does: the header is row 1, the first data row is row 2.
+GeoPackage, Shapefile
+    ``.gpkg``, ``.shp`` (with its ``.shx``, ``.dbf``, ``.prj`` beside it) or a zipped Shapefile
+    ``.zip``, read with geopandas (pyogrio, GDAL): one layer of Point features (a MultiPoint of one
+    point counts as that point) with a numeric ``weight`` field. The layer's coordinate reference
+    system is honoured: a projected layer (say UTM 50N, EPSG:32650) or CGCS2000 (EPSG:4490) is
+    reprojected to WGS-84. A layer without one (a Shapefile without ``.prj``) is read as WGS-84
+    only when every coordinate looks like degrees; otherwise it is refused. Problems name the
+    feature by its ``fid``, as QGIS's attribute table does.
 
 Bad rows are never dropped silently: without ``strict`` they are skipped and each one is listed in
 :attr:`PointLayer.skipped` (record, field, value, what is allowed); with ``strict=True`` the reader
@@ -49,6 +58,9 @@ _ALIASES = {
 _LON_ALLOWED = "a number of degrees from -180 to 180 (WGS-84 longitude)"
 _LAT_ALLOWED = "a number of degrees from -90 to 90 (WGS-84 latitude)"
 _WEIGHT_ALLOWED = "a finite number >= 0"
+#: Suffixes read through geopandas (any vector format GDAL reads could be; these are the tested ones).
+_GIS_SUFFIXES = (".gpkg", ".shp", ".zip")
+_GIS_ALLOWED = "a GeoPackage (.gpkg), a Shapefile (.shp) or a zipped Shapefile (.zip) with one point layer"
 
 
 @dataclass
@@ -64,7 +76,7 @@ class PointLayer:
     source : str
         File name (or ``"<memory>"``).
     rows_read : int
-        Data rows (CSV) or features (GeoJSON) seen, accepted or not.
+        Data rows (CSV) or features (GeoJSON, GeoPackage, Shapefile) seen, accepted or not.
     skipped : list of Problem
         One entry per problem of a skipped row; a row with two bad fields appears twice.
     """
@@ -236,23 +248,82 @@ def _read_geojson(data: Any, source: str, need_weight: bool, weight_field: str, 
     return _finish(rows, problems, source, len(features), strict, crs)
 
 
+def _plain(value: Any) -> Any:
+    """A cell as JSON can carry it: a missing (NaN) or infinite number becomes None."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _read_gis(path: Path, source: str, need_weight: bool, weight_field: str, strict: bool,
+              crs: str) -> PointLayer:
+    """A GeoPackage or Shapefile through geopandas, reprojected to WGS-84, checked row by row."""
+    # Imported here: geopandas costs about half a second, which the web's start-up need not pay.
+    import geopandas
+    import pyogrio
+
+    try:
+        layers = [str(name) for name, geometry_type in pyogrio.list_layers(path) if geometry_type]
+        if len(layers) != 1:
+            raise ValidationError(Problem(source, "layers", layers, "exactly one layer of points"))
+        frame = geopandas.read_file(path, engine="pyogrio", fid_as_index=True)
+    except pyogrio.errors.DataSourceError as exc:
+        raise ValidationError(Problem(source, "file", str(exc), _GIS_ALLOWED)) from None
+    if frame.crs is None:
+        minx, miny, maxx, maxy = frame.total_bounds  # all NaN when no feature has a geometry
+        if frame.geometry.notna().any() and not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise ValidationError(Problem(
+                source, "crs", None, "a coordinate reference system (for a Shapefile, its .prj file): the "
+                f"coordinates (x {minx:.6g} to {maxx:.6g}, y {miny:.6g} to {maxy:.6g}) are not degrees"))
+        log.warning("%s names no coordinate reference system; its coordinates look like degrees: "
+                    "read as WGS-84", source)
+    elif not frame.crs.equals("EPSG:4326"):
+        frame = frame.to_crs(4326)  # geopandas keeps (x, y) = (lon, lat) in EPSG:4326
+    columns = [str(c) for c in frame.columns if c != frame.geometry.name]
+    weight_name = weight_field
+    if need_weight:
+        found = _find_column(columns, "weight", None if weight_field == "weight" else weight_field)
+        if found is None:
+            raise ValidationError(Problem(source, "fields", columns, f"a field named {weight_field!r}"))
+        weight_name = columns[found]
+    weights = frame[weight_name].tolist() if need_weight else [None] * len(frame)
+    rows, problems = [], []
+    for fid, geom, weight in zip(frame.index.tolist(), frame.geometry, weights):
+        record = f"{source} fid {fid}"
+        if geom is not None and geom.geom_type == "MultiPoint" and len(geom.geoms) == 1:
+            geom = geom.geoms[0]
+        if geom is None or geom.is_empty:
+            problems.append(Problem(record, "geometry", None, "a Point"))
+            continue
+        if geom.geom_type != "Point":
+            problems.append(Problem(record, "geometry.type", geom.geom_type, "'Point'"))
+            continue
+        row_problems, row = _check_row(record, _plain(geom.x), _plain(geom.y), _plain(weight), need_weight,
+                                       "geometry.x", "geometry.y", weight_name)
+        problems.extend(row_problems)
+        if row is not None:
+            rows.append(row)
+    return _finish(rows, problems, source, len(frame), strict, crs)
+
+
 def read_points(path, *, weight_field: str | None = "weight", strict: bool = False,
                 crs: str = "wgs84", fmt: str | None = None) -> PointLayer:
-    """Read weighted (or unweighted) points from a GeoJSON or CSV file.
+    """Read weighted (or unweighted) points from a GeoJSON, CSV, GeoPackage or Shapefile.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The file. ``.csv``/``.txt`` is CSV, ``.geojson``/``.json`` GeoJSON; otherwise the
-        content decides (a leading ``{`` means GeoJSON).
+        The file. ``.csv``/``.txt`` is CSV, ``.geojson``/``.json`` GeoJSON, ``.gpkg`` GeoPackage,
+        ``.shp`` Shapefile, ``.zip`` zipped Shapefile; otherwise the content decides (a leading
+        ``{`` means GeoJSON).
     weight_field : str or None
         Property/column holding the weight; ``None`` reads unweighted points (weight 1 each).
     strict : bool
         Raise on the first file with any bad row instead of skipping and reporting.
     crs : {"wgs84", "gcj02", "bd09"}
-        Coordinate system of the file; positions are returned in WGS-84.
-    fmt : {"csv", "geojson"} or None
-        Force a format.
+        Coordinate system of the positions; they are returned in WGS-84. A GeoPackage or Shapefile
+        is first reprojected from its own coordinate reference system to EPSG:4326; ``"gcj02"``
+        then says that its degrees are GCJ-02 (AMap exports label them EPSG:4326).
+    fmt : {"csv", "geojson", "gis"} or None
+        Force a format (``"gis"``: GeoPackage or Shapefile, read with geopandas).
 
     Returns
     -------
@@ -265,6 +336,11 @@ def read_points(path, *, weight_field: str | None = "weight", strict: bool = Fal
     """
     path = Path(path)
     source = path.name
+    need_weight = weight_field is not None
+    if fmt == "gis" or (fmt is None and path.suffix.lower() in _GIS_SUFFIXES):
+        if not path.is_file():
+            raise ValidationError(Problem(source, "file", str(path), "an existing file"))
+        return _read_gis(path, source, need_weight, weight_field or "weight", strict, crs)
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
@@ -275,11 +351,10 @@ def read_points(path, *, weight_field: str | None = "weight", strict: bool = Fal
         suffix = path.suffix.lower()
         fmt = ("csv" if suffix in (".csv", ".txt") else "geojson" if suffix in (".geojson", ".json")
                else "geojson" if text.lstrip().startswith("{") else "csv")
-    need_weight = weight_field is not None
     if fmt == "csv":
         return _read_csv(text, source, need_weight, weight_field or "weight", strict, crs)
     if fmt != "geojson":
-        raise ValueError(f"unknown format {fmt!r}; allowed: 'csv', 'geojson'")
+        raise ValueError(f"unknown format {fmt!r}; allowed: 'csv', 'geojson', 'gis'")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
