@@ -34,8 +34,8 @@ COORD_DECIMALS = 6  # about 0.1 m
 MAX_BYTES = 1_500_000  # simplify (keeping the coverage) only above this size
 
 # 2023 resident population in persons, by city adcode then county adcode. Source: 2023 Jining
-# statistical bulletin as reproduced by a third-party page (see /work/shared/notes/facts.md),
-# given there in units of 10,000 persons. 任城区 includes 高新区 and 太白湖新区; 嘉祥县 includes
+# statistical bulletin as reproduced by a third-party page, given there in units of 10,000
+# persons (geodata/README.md). 任城区 includes 高新区 and 太白湖新区; 嘉祥县 includes
 # 济宁经开区. The 11 values sum to 823.91 (10k), the bulletin's city total is 824.05.
 POPULATION: dict[str, dict[str, int]] = {
     "370800": {

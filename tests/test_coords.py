@@ -123,7 +123,7 @@ def test_offset_near_jining_is_about_500_m_east():
     dist = distance_m(JINING, gcj)
     azimuth = GEOD.inv(*JINING, *gcj)[0]
     assert out_of_china(*JINING) is False
-    assert 400 < dist < 600  # facts.md: "near Jining the offset is about 500 m east"
+    assert 400 < dist < 600  # near Jining the GCJ-02 offset is about 500 m east
     assert 60 < azimuth < 120  # eastwards
     assert gcj[0] > JINING[0]
 

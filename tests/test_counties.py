@@ -23,7 +23,8 @@ JINING_COUNTIES = {
     "370828": "金乡县", "370829": "嘉祥县", "370830": "汶上县", "370831": "泗水县",
     "370832": "梁山县", "370881": "曲阜市", "370883": "邹城市",
 }
-# facts.md: 2023 resident population, units of 10,000 persons
+# 2023 resident population from the Jining statistical bulletin, units of 10,000 persons
+# (geodata/README.md), written here independently of stations/geodata.py
 POPULATION_10K = {
     "370811": 150, "370812": 63, "370826": 60.32, "370827": 41, "370828": 62.18, "370829": 80,
     "370830": 67.13, "370831": 52.88, "370832": 71, "370881": 62, "370883": 114.4,
