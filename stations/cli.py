@@ -152,9 +152,9 @@ def build_geodata(city, out):
               help="Service radius in metres (100 to 20,000).")
 @click.option("--county", default=None, help="One county's adcode, e.g. 370883.")
 @click.option("--demand", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Demand points: GeoJSON or CSV with lon, lat, weight (WGS-84).")
+              help="Demand points with a weight: CSV (lon, lat, weight) or GeoJSON in WGS-84, or GeoPackage/Shapefile in any CRS.")
 @click.option("--candidates", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Candidate sites for new stations: GeoJSON or CSV with lon, lat.")
+              help="Candidate sites for new stations: the same formats, points only.")
 @click.option("--new-sites", type=int, default=0, show_default=True, help="Suggest this many new stations.")
 @click.option("--exact", is_flag=True, help="Solve the siting problem exactly (PuLP/CBC; slower).")
 @click.option("--include-planned", is_flag=True, help="Count stations under construction and planned.")
