@@ -107,6 +107,17 @@ class ValidationError(YizhanError, ValueError):
         return f"{shown}; and {more} more problem(s)" if more > 0 else shown
 
 
+class InvalidRecord(ValidationError):
+    """A record given to a store (to add, or as changed by an update) is not valid; nothing was written.
+
+    ``problems`` lists every problem of the record at once. ``http_status`` is 422 (Unprocessable
+    Content): the request was well-formed, the record it describes is not. A bad request parameter
+    (a query filter, a page size) stays a plain :class:`ValidationError`, 400.
+    """
+
+    http_status = 422
+
+
 class StoredDataError(ValidationError):
     """The stored data cannot be used: the store's file is unreadable, not UTF-8, not JSON or invalid.
 
@@ -159,3 +170,17 @@ class StaleVersion(Conflict):
         self.expected = expected
         self.current_version = current_version
         self.current = current
+
+
+class StoreUnavailable(YizhanError):
+    """The store's storage cannot be reached now (a database down, a lock not obtained in time).
+
+    The server's state, not the request: ``http_status`` 503; ``source`` names the store
+    (a path, or a database URL without its password). Retrying later may succeed.
+    """
+
+    http_status = 503
+
+    def __init__(self, message: str, source: str | None = None):
+        super().__init__(message)
+        self.source = source

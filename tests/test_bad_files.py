@@ -129,7 +129,7 @@ def test_web_log_says_the_file_is_not_utf8(client, stations_path, caplog):
 
 
 def test_web_reads_a_bad_file_once_per_version(client, stations_path, monkeypatch):
-    from stations import store as store_module
+    from stations.store import geojson as store_module  # where the file backend reads
 
     reads = []
     real = store_module.read_stations_text

@@ -1,8 +1,12 @@
-"""The store: validation on the way in, atomic locked writes, pick-up of outside changes, journal."""
+"""The GeoJSON file backend: the file's form, its journal file, its lock, processes, and ``open_store``.
+
+What every backend does (reading, querying, validation, versions, history) is the contract suite's:
+``test_store_contract`` and ``test_store_history``. The file's permissions, temporary files and bad
+files: ``test_store_files``.
+"""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from stations.counties import Counties
-from stations.errors import Conflict, NotFound, ValidationError
-from stations.store import GeoJSONStore
+from stations.errors import StoreUnavailable, ValidationError
+from stations.store import GeoJSONStore, StationStore, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTIES = ROOT / "geodata" / "counties.geojson"
@@ -50,13 +54,6 @@ def problems_of(excinfo):
     return [(p.record, p.field) for p in excinfo.value.problems]
 
 
-def test_load_derives_county_from_polygon(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    stations = store.all()
-    assert len(stations) == 12
-    for s in stations:
-        assert s.county_code == counties.codes[(int(s.id[-4:]) - 1) % len(counties.codes)]
-
 
 def test_written_file_is_sorted_stable_and_rounded(store_path, counties):
     store = GeoJSONStore(store_path, counties=counties)
@@ -77,102 +74,11 @@ def test_written_file_is_sorted_stable_and_rounded(store_path, counties):
     assert len(changed) == 1 and "改名" in changed[0]
 
 
-def test_add_get_update_delete_and_journal(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    added = store.add(feature("", inner(counties, "370883"), name="新驿站"), who="alice")
-    assert added.id == "JN-RS-0013" and added.county_code == "370883"
-    assert store.get("JN-RS-0013").name == "新驿站"
-    store.update("JN-RS-0013", {"status": "temporarily_closed"}, who="bob")
-    assert store.get("JN-RS-0013").status == "temporarily_closed"
-    store.delete("JN-RS-0013", who="carol")
-    with pytest.raises(NotFound):
-        store.get("JN-RS-0013")
-    lines = [json.loads(x) for x in (store_path.parent / "journal.jsonl").read_text().splitlines()]
-    assert [(e["action"], e["who"]) for e in lines] == [("add", "alice"), ("update", "bob"), ("delete", "carol")]
-    assert lines[1]["before"]["properties"]["status"] == "open"
-    assert lines[1]["after"]["properties"]["status"] == "temporarily_closed"
-    assert lines[2]["after"] is None and all(e["when"] for e in lines)
 
 
-def test_duplicate_id_is_refused(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    with pytest.raises(Conflict, match="JN-RS-0001"):
-        store.add(feature("JN-RS-0001", inner(counties, "370811")))
 
 
-def test_query_filters(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    store.update("JN-RS-0002", {"amenities": ["toilet", "microwave"], "kind": "cultural_palace"})
-    assert [s.id for s in store.query(kind="cultural_palace")] == ["JN-RS-0002"]
-    assert [s.id for s in store.query(amenity=["toilet", "microwave"])] == ["JN-RS-0002"]
-    assert store.query(amenity=["toilet", "wifi"]) == []
-    code = counties.codes[0]
-    assert {s.id for s in store.query(county=code)} == {"JN-RS-0001", "JN-RS-0012"}
-    s3 = store.get("JN-RS-0003")
-    box = (s3.lon - 1e-4, s3.lat - 1e-4, s3.lon + 1e-4, s3.lat + 1e-4)
-    assert [s.id for s in store.query(bbox=box)] == ["JN-RS-0003"]
-    assert store.query(bbox=(s3.lon + 1e-4, s3.lat, s3.lon + 2e-4, s3.lat + 1e-4)) == []
-    with pytest.raises(ValidationError, match="kind"):
-        store.query(kind="spa")
-    with pytest.raises(NotFound, match="999999"):
-        store.query(county="999999")
 
-
-@pytest.mark.parametrize("props, field", [
-    ({"kind": "spa"}, "kind"),
-    ({"amenities": ["drinking_water", "jacuzzi"]}, "amenities"),
-    ({"status": "maybe"}, "status"),
-    ({"opening_hours": "Mo-Fx 08:00-18:00"}, "opening_hours"),
-    ({"palace_class": 2}, "palace_class"),  # only for cultural palaces
-    ({"beds": -1}, "beds"),
-    ({"floor_area_m2": 0}, "floor_area_m2"),
-    ({"opened_on": "2024-02-30"}, "opened_on"),
-    ({"last_verified_on": "yesterday"}, "last_verified_on"),
-    ({"phone": "call me"}, "phone"),
-    ({"sample": "yes"}, "sample"),
-    ({"name": "  "}, "name"),
-    ({"id": "jn rs 1"}, "id"),
-    ({"county_code": "370812"}, "county_code"),  # the point is not in 兖州区
-    ({"colour": "red"}, "colour"),
-])
-def test_every_validation_error_names_record_and_field(store_path, counties, props, field):
-    store = GeoJSONStore(store_path, counties=counties)
-    before = store_path.read_text(encoding="utf-8")
-    with pytest.raises(ValidationError) as excinfo:
-        store.update("JN-RS-0001", props)
-    records_fields = problems_of(excinfo)
-    assert ("JN-RS-0001", field) in records_fields or any(
-        r == "JN-RS-0001" and f == field for r, f in records_fields), records_fields
-    message = str(excinfo.value)
-    assert "JN-RS-0001" in message and field in message
-    assert store_path.read_text(encoding="utf-8") == before  # nothing written
-
-
-def test_all_problems_reported_at_once(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    with pytest.raises(ValidationError) as excinfo:
-        store.update("JN-RS-0001", {"kind": "spa", "status": "maybe", "amenities": ["jacuzzi"]})
-    fields = {f for _, f in problems_of(excinfo)}
-    assert {"kind", "status", "amenities"} <= fields
-
-
-def test_point_outside_every_county(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    with pytest.raises(ValidationError, match="inside one of the counties") as excinfo:
-        store.add(feature("JN-RS-0100", [121.47, 31.23]))  # Shanghai
-    assert problems_of(excinfo) == [("JN-RS-0100", "geometry.coordinates")]
-
-
-def test_swapped_coordinates_are_named(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    lon, lat = inner(counties, "370811")
-    with pytest.raises(ValidationError, match="swapped") as excinfo:
-        store.add(feature("JN-RS-0100", [lat, lon]))  # (lat, lon): latitude 116 is impossible
-    assert "JN-RS-0100" in str(excinfo.value)
-    tricky = [35.0, 80.0]  # outside everything either way
-    with pytest.raises(ValidationError) as excinfo:
-        store.add(feature("JN-RS-0101", tricky))
-    assert "swapped" not in str(excinfo.value)
 
 
 def test_swapped_in_range_point_is_named_when_swapped_falls_inside(tmp_path):
@@ -214,24 +120,104 @@ def test_invalid_file_reports_every_record(store_path, counties):
     assert ("JN-RS-0004", "geometry.coordinates[0] (longitude)") in found
 
 
-def test_refuses_to_save_invalid_and_keeps_valid(store_path, counties):
+
+
+
+# ---- the journal file ----------------------------------------------------------------------------
+
+def journal_of(store_path):
+    return [json.loads(x) for x in (store_path.parent / "journal.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_each_change_is_a_journal_line_numbered_by_its_line(store_path, counties):
     store = GeoJSONStore(store_path, counties=counties)
-    before = store.all()
-    with pytest.raises(ValidationError):
-        store.add(feature("JN-RS-0200", [0, 0]))
-    assert store.all() == before
-    assert GeoJSONStore(store_path, counties=counties).all() == before
+    added = store.add(feature("", inner(counties, "370883"), name="新驿站"), who="alice")
+    store.update(added.id, {"status": "temporarily_closed"}, who="bob")
+    store.delete(added.id, who="carol")
+    lines = journal_of(store_path)
+    assert [(e["id"], e["action"], e["who"], e["station_id"]) for e in lines] == [
+        (1, "add", "alice", added.id), (2, "update", "bob", added.id), (3, "delete", "carol", added.id)]
+    assert lines[1]["before"]["properties"]["status"] == "open" and lines[1]["changed"] == ["status"]
+    assert lines[1]["after"]["properties"]["status"] == "temporarily_closed"
+    assert lines[2]["after"] is None and all(e["when"].endswith("+00:00") for e in lines)
+    assert [e.to_dict() for e in reversed(store.history())] == lines
 
 
-def test_change_by_another_process_is_picked_up(store_path, counties):
+def test_older_journal_lines_without_ids_are_numbered_by_line(store_path, counties):
     store = GeoJSONStore(store_path, counties=counties)
-    assert store.get("JN-RS-0001").name == "测试驿站 JN-RS-0001"
-    version = store.version
-    other = GeoJSONStore(store_path, counties=counties)
-    other.update("JN-RS-0001", {"name": "别处改的"})
-    assert store.version != version
-    assert store.get("JN-RS-0001").name == "别处改的"
+    before = store.get("JN-RS-0002").to_feature()
+    after = json.loads(json.dumps(before))
+    after["properties"]["name"] = "旧的修改"
+    old = [{"when": "2026-01-05T08:00:00+00:00", "who": "clerk", "action": "update", "before": before, "after": after},
+           {"when": "2026-01-06T08:00:00+00:00", "who": "yizhan sample", "action": "replace_all",
+            "before": None, "after": {"count": 12}}]
+    (store_path.parent / "journal.jsonl").write_text("".join(json.dumps(e) + "\n" for e in old), encoding="utf-8")
+    store.update("JN-RS-0002", {"beds": 3}, who="bob")
+    entries = store.history(limit=None)
+    assert [(e.id, e.action, e.station_id) for e in entries] == [
+        (3, "update", "JN-RS-0002"), (2, "replace_all", None), (1, "update", "JN-RS-0002")]
+    assert entries[2].changed == ("name",) and entries[2].changes()["name"][1] == "旧的修改"
+    assert entries[1].note == "12 stations" and entries[1].after is None
+    assert store.journal_entry(1).who == "clerk"
 
+
+def test_a_journal_line_cut_short_keeps_its_number_and_is_skipped(store_path, counties, caplog):
+    store = GeoJSONStore(store_path, counties=counties)
+    store.update("JN-RS-0001", {"beds": 1})
+    journal = store_path.parent / "journal.jsonl"
+    with open(journal, "a", encoding="utf-8") as fh:
+        fh.write('{"id": 2, "when": "2026-')  # a writer killed mid-line
+    store.update("JN-RS-0001", {"beds": 2})
+    assert [e.id for e in store.history()] == [3, 1]
+    assert "line 2" in caplog.text
+    assert json.loads(journal.read_text(encoding="utf-8").splitlines()[2])["id"] == 3
+
+
+def test_a_lock_held_too_long_is_unavailable_not_an_error(store_path, counties, monkeypatch):
+    from filelock import FileLock
+
+    from stations.store import geojson
+
+    monkeypatch.setattr(geojson, "LOCK_TIMEOUT_S", 0.2)
+    store = GeoJSONStore(store_path, counties=counties)
+    with FileLock(str(store_path) + ".lock"):  # another writer
+        with pytest.raises(StoreUnavailable, match="locked") as excinfo:
+            store.update("JN-RS-0001", {"beds": 1})
+    assert excinfo.value.http_status == 503
+    assert store.update("JN-RS-0001", {"beds": 1}).beds == 1
+
+
+# ---- open_store -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("form", ["path", "str", "geojson:", "geojson:///"])
+def test_open_store_opens_the_file_store_from_a_path_or_url(store_path, counties, form, monkeypatch):
+    monkeypatch.chdir(store_path.parent)
+    given = {"path": store_path, "str": "stations.geojson", "geojson:": "geojson:stations.geojson",
+             "geojson:///": "geojson://" + str(store_path).replace(" ", "%20")}[form]
+    store = open_store(given, counties)
+    assert isinstance(store, GeoJSONStore) and isinstance(store, StationStore)
+    assert store.path.resolve() == store_path.resolve() and store.counties is counties
+    assert len(store.all()) == 12
+
+
+def test_open_store_takes_the_journal_path(store_path, tmp_path):
+    store = open_store(store_path, journal_path=tmp_path / "audit.jsonl")
+    store.update("JN-RS-0001", {"beds": 1})
+    assert (tmp_path / "audit.jsonl").exists()
+
+
+@pytest.mark.parametrize("url, says", [
+    ("", "empty"),
+    ("ftp://example.cn/stations.geojson", "unknown scheme 'ftp'"),
+    ("geojson://otherhost/stations.geojson", "local file"),
+    ("geojson:", "names no file"),
+    ("postgresql+psycopg://yizhan:secret@db.example.cn/yizhan", "no PostgreSQL/PostGIS store"),
+])
+def test_open_store_names_a_url_it_cannot_open(url, says):
+    with pytest.raises(ValidationError, match=says) as excinfo:
+        open_store(url)
+    assert excinfo.value.http_status == 400 and "secret" not in str(excinfo.value)
+    assert excinfo.value.problems[0].field == "STORE_URL"
 
 WRITER = textwrap.dedent("""
     import sys
@@ -286,17 +272,3 @@ def test_two_processes_updating_different_stations_lose_nothing(store_path, coun
         assert s.floor_area_m2 == float(rounds)
     journal = (store_path.parent / "journal.jsonl").read_text().splitlines()
     assert len(journal) == 2 * 6 * rounds
-
-
-def test_moving_by_geometry_derives_the_county_again(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    assert store.get("JN-RS-0001").county_code != "370883"
-    there = {"type": "Point", "coordinates": inner(counties, "370883")}
-    moved = store.update("JN-RS-0001", {"geometry": there})
-    assert moved.county_code == "370883" and store.get("JN-RS-0001").county_code == "370883"
-    back = {"type": "Point", "coordinates": inner(counties, counties.codes[0])}
-    with pytest.raises(ValidationError) as excinfo:  # a county_code given with the move is checked
-        store.update("JN-RS-0001", {"geometry": back, "county_code": "370883"})
-    assert problems_of(excinfo) == [("JN-RS-0001", "county_code")]
-    assert store.update("JN-RS-0001", {"geometry": back, "county_code": counties.codes[0]}).county_code \
-        == counties.codes[0]

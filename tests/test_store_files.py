@@ -169,7 +169,7 @@ def test_a_directory_in_place_of_the_file_is_named(stations_path, counties_path)
 
 
 def test_a_bad_file_is_read_once_per_version(stations_path, counties_path, monkeypatch):
-    from stations import store as store_module
+    from stations.store import geojson as store_module  # where the file backend reads
     from stations.counties import Counties
 
     reads = []

@@ -1,7 +1,10 @@
-"""Optimistic concurrency: per-record versions, compare-and-set writes, no lost update across processes."""
+"""Optimistic concurrency of the file store across processes, and its 412 on the web.
+
+The versions' contract (what a record version is, stale versions refused with nothing written) is
+the contract suite's, for every backend: ``test_store_contract``.
+"""
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import queue
@@ -10,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from stations.counties import Counties
-from stations.errors import Conflict, NotFound
 from stations.store import GeoJSONStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,92 +50,6 @@ def journal_lines(path: Path) -> list[dict]:
     if not journal.exists():
         return []
     return [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
-
-
-def stale_version_class():
-    from stations.errors import StaleVersion
-    return StaleVersion
-
-
-# ---- the version of a record ---------------------------------------------------------------------
-
-def test_record_version_is_the_hash_of_the_records_canonical_json(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    store.update("JN-RS-0002", {"name": "改过一次"})  # the file now holds canonical features
-    data = json.loads(store_path.read_text(encoding="utf-8"))
-    for feat in data["features"]:
-        canonical = json.dumps(feat, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        expected = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
-        assert store.record_version(feat["properties"]["id"]) == expected
-
-
-def test_record_version_changes_with_its_record_only(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    other = GeoJSONStore(store_path, counties=counties)
-    v1, v2 = store.record_version("JN-RS-0001"), store.record_version("JN-RS-0002")
-    assert other.record_version("JN-RS-0001") == v1  # the same in every process
-    other.update("JN-RS-0001", {"name": "别处改的"})
-    assert store.record_version("JN-RS-0001") != v1
-    assert store.record_version("JN-RS-0002") == v2
-    with pytest.raises(NotFound, match="JN-RS-0099"):
-        store.record_version("JN-RS-0099")
-
-
-def test_update_with_the_current_version_succeeds(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    version = store.record_version("JN-RS-0003")
-    updated = store.update("JN-RS-0003", {"name": "按版本改"}, who="alice", expected_version=version)
-    assert updated.name == "按版本改" and store.get("JN-RS-0003").name == "按版本改"
-    assert store.record_version("JN-RS-0003") != version
-
-
-def test_stale_version_is_refused_and_leaves_the_file_unchanged(store_path, counties):
-    StaleVersion = stale_version_class()
-    store = GeoJSONStore(store_path, counties=counties)
-    other = GeoJSONStore(store_path, counties=counties)
-    seen = store.record_version("JN-RS-0001")
-    other.update("JN-RS-0001", {"name": "另一位编辑先保存"}, who="bob")
-    before_bytes = store_path.read_bytes()
-    before_journal = journal_lines(store_path)
-    with pytest.raises(StaleVersion) as excinfo:
-        store.update("JN-RS-0001", {"status": "closed"}, who="alice", expected_version=seen)
-    assert isinstance(excinfo.value, Conflict)
-    assert excinfo.value.http_status == 412
-    assert "JN-RS-0001" in str(excinfo.value)
-    assert excinfo.value.current.name == "另一位编辑先保存"  # what the other editor saved, to show both
-    assert excinfo.value.current_version == store.record_version("JN-RS-0001")
-    with pytest.raises(StaleVersion):
-        store.delete("JN-RS-0001", who="alice", expected_version=seen)
-    assert store_path.read_bytes() == before_bytes
-    assert journal_lines(store_path) == before_journal
-    assert store.get("JN-RS-0001").status == "open"
-
-
-def test_delete_with_the_current_version_succeeds(store_path, counties):
-    store = GeoJSONStore(store_path, counties=counties)
-    store.delete("JN-RS-0004", expected_version=store.record_version("JN-RS-0004"))
-    with pytest.raises(NotFound):
-        store.get("JN-RS-0004")
-
-
-def test_add_and_save_all_check_the_store_version(store_path, counties):
-    StaleVersion = stale_version_class()
-    store = GeoJSONStore(store_path, counties=counties)
-    other = GeoJSONStore(store_path, counties=counties)
-    seen = store.version
-    stations = store.all()
-    other.update("JN-RS-0002", {"name": "并发修改"})
-    before_bytes = store_path.read_bytes()
-    new = _feature("JN-RS-0100", [stations[0].lon, stations[0].lat])
-    with pytest.raises(StaleVersion):
-        store.add(new, expected_store_version=seen)
-    with pytest.raises(StaleVersion):
-        store.save_all(stations, expected_store_version=seen)
-    assert store_path.read_bytes() == before_bytes
-    store.add(new, expected_store_version=store.version)
-    assert store.get("JN-RS-0100").name == "测试驿站 JN-RS-0100"
-    store.save_all(store.all(), expected_store_version=store.version)
-    assert store.get("JN-RS-0002").name == "并发修改"
 
 
 # ---- four processes increment one record ------------------------------------------------------
@@ -184,6 +100,7 @@ def test_four_processes_incrementing_one_record_lose_no_update(store_path, count
     updates = [e for e in journal_lines(store_path) if e["action"] == "update"]
     assert len(updates) == processes * rounds
     assert sorted(e["after"]["properties"]["beds"] for e in updates) == list(range(1, processes * rounds + 1))
+    assert [e["id"] for e in journal_lines(store_path)] == list(range(1, processes * rounds + 1))  # change N
 
 
 def test_a_stale_version_answers_412_through_the_error_handler(app):
@@ -202,3 +119,20 @@ def test_a_stale_version_answers_412_through_the_error_handler(app):
     assert error["status"] == 412 and "JN-RS-0001" in error["message"]
     with app.app_context():
         assert state().store.get("JN-RS-0001").name == "先到的修改"
+
+
+@pytest.mark.parametrize("call, status", [
+    (lambda store: store.update("JN-RS-0001", {"kind": "spa", "status": "maybe"}), 422),
+    (lambda store: store.query(kind="spa"), 400),
+    (lambda store: store.journal_entry(999), 404),
+    (lambda store: store.add(store.get("JN-RS-0001")), 409),
+])
+def test_store_errors_answer_their_own_status_through_the_error_handler(app, call, status):
+    from web.state import state
+
+    app.add_url_rule("/api/test-store-error", "test_store_error", lambda: call(state().store) and "not reached",
+                     methods=["POST"])
+    response = app.test_client().post("/api/test-store-error")
+    assert response.status_code == status and response.get_json()["error"]["status"] == status
+    if status == 422:  # every problem of the record
+        assert {p["field"] for p in response.get_json()["error"]["problems"]} == {"kind", "status"}

@@ -1,11 +1,12 @@
 """One error handler for the whole site: JSON under /api, an HTML page elsewhere.
 
-``stations.errors`` carry their HTTP status (ValidationError 400, NotFound 404, Conflict 409,
-StaleVersion 412, StoredDataError 500): the class decides, never the message. werkzeug's
-HTTPExceptions keep theirs; anything else is logged and answered with a generic 500 that shows no
-traceback or internal detail. A 5xx domain error (data that cannot be read) is logged in one line,
-without a traceback, and answered with a generic message. Values quoted in answers and log lines
-are cut to a few hundred characters (``stations.errors.quote_value``).
+``stations.errors`` carry their HTTP status (ValidationError 400, InvalidRecord 422, NotFound 404,
+Conflict 409, StaleVersion 412, StoredDataError 500, StoreUnavailable 503): the class decides, never
+the message. werkzeug's HTTPExceptions keep theirs; anything else is logged and answered with a
+generic 500 that shows no traceback or internal detail. A 5xx domain error (data that cannot be read,
+a store out of reach) is logged in one line, without a traceback, and answered with a generic
+message. Values quoted in answers and log lines are cut to a few hundred characters
+(``stations.errors.quote_value``).
 
 JSON shape: ``{"error": {"status": 400, "message": "...", "parameter": "lat", "value": "abc"}}``
 (``parameter``/``value`` when the problem names one; ``problems`` when there are several).
@@ -100,7 +101,7 @@ def handle_domain_error(exc: YizhanError) -> Response:
             extra["problems"] = [p.to_dict() for p in problems[:MAX_PROBLEMS_SHOWN]]
             if len(problems) > MAX_PROBLEMS_SHOWN:
                 extra["problems_total"] = len(problems)
-        title = "Bad request"
+        title = HTTP_STATUS_CODES.get(status, "Bad request")  # 400; an InvalidRecord is 422
     elif isinstance(exc, NotFound):
         message, title = str(exc), "Not found"
     else:

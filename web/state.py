@@ -8,7 +8,7 @@ from typing import Any, Callable
 from flask import Flask, current_app
 
 from stations.counties import Counties
-from stations.store import GeoJSONStore
+from stations.store import open_store
 
 
 class _Build:
@@ -37,7 +37,7 @@ class AppState:
 
     def __init__(self, stations_path: str, counties_path: str):
         self.counties = Counties.load(counties_path)
-        self.store = GeoJSONStore(stations_path, counties=self.counties)
+        self.store = open_store(stations_path, counties=self.counties)
         self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Any, _Build] = {}

@@ -1,0 +1,251 @@
+"""The GeoJSON file backend of the station store: one FeatureCollection file, a JSON-lines journal.
+
+What it adds to the interface's contract (``stations.store.base``):
+
+- The file on disk is the truth. Every read checks (by modification time, size and inode) whether
+  another process replaced it and re-reads it if so.
+- Writes are serialised by an exclusive file lock beside the store (``<file>.lock``; it works on a
+  local disk, not across machines on a network file system). A write re-reads the file under the
+  lock and applies its change to what is there now. A lock not obtained within ``LOCK_TIMEOUT_S``
+  raises :class:`~stations.errors.StoreUnavailable`.
+- A write replaces the file atomically (``stations.store.files``): it keeps its mode and, where the
+  process may set them, its owner and group; temporary files of killed writers are removed.
+- Each change appends a line to the journal (``journal.jsonl`` beside the store,
+  ``stations.store.jsonl``) after the file is replaced; a crash between the two keeps the change
+  and loses its journal line.
+- A file that cannot be used (unreadable, not UTF-8, not JSON, invalid records) raises
+  :class:`~stations.errors.StoredDataError` naming the file or the records; the failure is
+  remembered for that version of the file and raised again without re-reading until it changes.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from filelock import FileLock, Timeout
+
+from ..errors import InvalidRecord, NotFound, Problem, StaleVersion, StoredDataError, StoreUnavailable, quote_value
+from ..model import Station
+from .base import StationStore, StoreTransaction
+from .files import atomic_write, file_version, read_stations_text, remove_stale_temporaries, version_token
+from .journal import JournalEntry, new_entry
+from .jsonl import JsonlJournal
+from .query import Page, StationQuery, paginate
+from .records import dumps, to_feature_collection, validate_features
+
+log = logging.getLogger(__name__)
+
+LOCK_TIMEOUT_S = 30
+
+
+def _again(exc: BaseException) -> BaseException:
+    """A copy of an exception without its traceback, to raise a remembered failure again."""
+    clone = exc.__class__.__new__(exc.__class__)
+    clone.__dict__.update(exc.__dict__)
+    clone.args = exc.args
+    return clone
+
+
+class _FileTransaction(StoreTransaction):
+    """The records of the file as read under the lock; changes are kept until the commit."""
+
+    def __init__(self, by_id: Mapping[str, Station]):
+        self.stations = dict(by_id)  # sorted by id: the file's order
+        self.entries: list[JournalEntry] = []
+        self.changed = False
+
+    def get(self, station_id: str) -> Station | None:
+        return self.stations.get(station_id)
+
+    def first_id(self) -> str | None:
+        return min(self.stations, default=None)
+
+    def ids_with_prefix(self, prefix: str) -> Iterable[str]:
+        return [sid for sid in self.stations if sid.startswith(prefix)]
+
+    def put(self, station: Station) -> None:
+        self.stations[station.id] = station
+        self.changed = True
+
+    def remove(self, station_id: str) -> None:
+        del self.stations[station_id]
+        self.changed = True
+
+    def journal(self, entry: JournalEntry) -> None:
+        self.entries.append(entry)
+
+
+class GeoJSONStore(StationStore):
+    """Stations in one GeoJSON file.
+
+    Parameters
+    ----------
+    path : path of the FeatureCollection (WGS-84 lon/lat Points). A missing file is an empty store.
+    counties : ``stations.counties.Counties`` used to check and derive ``county_code``;
+        ``None`` skips the county checks.
+    journal_path : the journal (JSON lines); default ``journal.jsonl`` beside the store.
+    """
+
+    def __init__(self, path: str | os.PathLike, counties=None, journal_path: str | os.PathLike | None = None):
+        self.path = Path(path)
+        self.counties = counties
+        self.journal_path = Path(journal_path) if journal_path else self.path.with_name("journal.jsonl")
+        self._journal = JsonlJournal(self.journal_path)
+        self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S)
+        self._mutex = threading.RLock()
+        self._loaded_version: tuple[int, int, int] | None = None
+        self._stations: list[Station] = []
+        self._by_id: dict[str, Station] = {}
+        self._members: dict[str, Any] = {}
+        # (file version, error) of the last failed read: raised again until the file changes
+        self._failure: tuple[tuple[int, int, int], BaseException] | None = None
+
+    def __repr__(self) -> str:
+        return f"GeoJSONStore({str(self.path)!r})"
+
+    # ---- reading -------------------------------------------------------------------------
+    @property
+    def version(self) -> str:
+        """A token that changes whenever the file changes (also by another process)."""
+        self._refresh()
+        return version_token(self._loaded_version)
+
+    def _refresh(self) -> None:
+        with self._mutex:
+            current = file_version(self.path)
+            if current is not None and current == self._loaded_version:
+                return
+            self._read()
+
+    def _read(self) -> None:
+        """(Re)read the file; raise StoredDataError listing every problem if it cannot be used.
+
+        A failure is remembered for that version of the file (mtime, size, inode) and raised again
+        without reading until the file changes: a bad 200 MB file is not re-validated per request.
+        """
+        version = file_version(self.path)
+        if version is None:
+            self._stations, self._by_id, self._members, self._loaded_version = [], {}, {}, None
+            self._failure = None
+            return
+        if self._failure is not None and self._failure[0] == version:
+            raise _again(self._failure[1])
+        try:
+            stations, members = self._parse(read_stations_text(self.path))
+        except StoredDataError as exc:
+            self._failure = (version, _again(exc))  # no traceback kept: it would hold the file's text
+            log.debug("cannot use %s: %s", self.path, exc.summary())
+            raise
+        self._failure = None
+        self._stations = sorted(stations, key=lambda s: s.id)
+        self._by_id = {s.id: s for s in self._stations}
+        self._members = members
+        self._loaded_version = version
+        log.debug("loaded %d stations from %s", len(stations), self.path)
+
+    def _parse(self, text: str) -> tuple[list[Station], dict[str, Any]]:
+        where = str(self.path)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StoredDataError(Problem(where, "(file)", f"line {exc.lineno} column {exc.colno}",
+                                          f"valid JSON ({exc.msg})"), where) from None
+        except RecursionError:
+            raise StoredDataError(Problem(where, "(file)", "deeply nested JSON",
+                                          "a GeoJSON FeatureCollection"), where) from None
+        if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+            got = data.get("type") if isinstance(data, dict) else type(data).__name__
+            raise StoredDataError(Problem(where, "type", got, "a GeoJSON FeatureCollection"), where)
+        stations, problems = validate_features(data.get("features"), self.counties)
+        if problems:
+            raise StoredDataError(problems, where)
+        members = {k: v for k, v in data.items() if k not in ("type", "features")}
+        return stations, members
+
+    def all(self) -> list[Station]:
+        self._refresh()
+        return list(self._stations)
+
+    def get(self, station_id: str) -> Station:
+        self._refresh()
+        try:
+            return self._by_id[station_id]
+        except (KeyError, TypeError):
+            raise NotFound(f"no station with id {quote_value(station_id)}") from None
+
+    def _select(self, q: StationQuery, limit: int | None, offset: int) -> Page:
+        return paginate([s for s in self.all() if q.matches(s)], limit, offset)
+
+    def collection_members(self) -> dict[str, Any]:
+        self._refresh()
+        return dict(self._members)
+
+    def _history(self, station_id: str | None, since: datetime | None, before: int | None,
+                 limit: int | None) -> list[JournalEntry]:
+        return self._journal.select(station_id, since, before, limit)
+
+    def journal_entry(self, entry_id: int) -> JournalEntry:
+        entry = self._journal.get(entry_id)
+        if entry is None:
+            raise NotFound(f"no journal entry {quote_value(entry_id)} in {self.journal_path}")
+        return entry
+
+    # ---- writing -------------------------------------------------------------------------
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._mutex:
+            try:
+                self._lock.acquire()
+            except Timeout:
+                raise StoreUnavailable(f"the stations file {self.path} is locked by another writer "
+                                       f"(waited {LOCK_TIMEOUT_S} s); try again", str(self.path)) from None
+            try:
+                yield
+            finally:
+                self._lock.release()
+
+    @contextmanager
+    def _transaction(self, expected_store_version: str | None = None) -> Iterator[StoreTransaction]:
+        with self._locked():
+            self._check_store_version(expected_store_version)
+            self._read()  # the file on disk is the truth: another process may have written
+            tx = _FileTransaction(self._by_id)
+            yield tx
+            if tx.changed:
+                self._replace_file(to_feature_collection(tx.stations.values(), **self._members))
+                self._journal.append(tx.entries)
+                self._read()
+
+    def save_all(self, stations: Iterable[Station], who: str = "", members: Mapping[str, Any] | None = None, *,
+                 expected_store_version: str | None = None) -> None:
+        """Replace the whole file, validated first. The current file is not read (so a broken file
+        can be replaced)."""
+        stations = list(stations)
+        _, problems = validate_features([s.to_feature() for s in stations], self.counties)
+        if problems:
+            raise InvalidRecord(problems)
+        with self._locked():
+            self._check_store_version(expected_store_version)
+            self._replace_file(to_feature_collection(stations, **(members if members is not None else self._members)))
+            self._journal.append([new_entry("replace_all", who, None, None, note=f"{len(stations)} stations")])
+            self._read()
+
+    def _replace_file(self, collection: Mapping[str, Any]) -> None:
+        remove_stale_temporaries(self.path)
+        atomic_write(self.path, dumps(collection))
+
+    def _check_store_version(self, expected: str | None) -> None:
+        """Under the lock: StaleVersion unless the file is still at the ``expected`` store version."""
+        if expected is None:
+            return
+        current = version_token(file_version(self.path))
+        if current != expected:
+            raise StaleVersion(f"the stations file {self.path} changed since it was read "
+                               f"(version {quote_value(expected)}, now {current}); read it again and retry",
+                               expected=expected, current_version=current)
