@@ -1,13 +1,13 @@
-"""Answer only for trusted hosts: a request whose ``Host`` is not one of them gets a 400.
+"""Answer only for trusted hosts (a request whose ``Host`` is not one of them gets a 400); trust proxies.
 
 Absolute links (the share link and QR code of a station page) are built from ``PUBLIC_URL`` or,
 without it, from the request's host: answering for any ``Host`` would let a forged header put
 another site into a QR code (and into a cache in front of the app).
 
-Setting ``TRUSTED_HOSTS`` (env ``YIZHAN_TRUSTED_HOSTS``): a list, or a space/comma-separated string,
-of host names or IP addresses; ports are ignored; ``.example.cn`` also trusts every subdomain.
-Default: ``localhost``, ``127.0.0.1`` and ``[::1]`` (so ``make run`` works without any setting).
-The host of ``PUBLIC_URL`` is always trusted.
+Setting ``TRUSTED_HOSTS`` (declared in ``web.settings``, which checks every entry with
+:func:`normalise_host`): host names or IP addresses; ports are ignored; ``.example.cn`` also trusts
+every subdomain. Default: ``localhost``, ``127.0.0.1`` and ``[::1]`` (so ``make run`` works without
+any setting). The host of ``PUBLIC_URL`` is always trusted.
 
 The check is the app's own, not Flask's ``TRUSTED_HOSTS`` mechanism: werkzeug 3.1 compares the
 part of a trusted entry before its first ``:``, so it can never match an IPv6 address such as
@@ -18,29 +18,20 @@ site's own error page (JSON under ``/api``) with the security headers.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Iterable
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 from werkzeug.exceptions import SecurityError
-
-DEFAULT_TRUSTED_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 # A host name (letters, digits, dots, hyphens; IDNA-encoded), an IPv4 address or a bracketed IPv6
 # address, with an optional port.
 _HOST_RE = re.compile(r"(?P<host>[a-z0-9.-]+|\[[a-f0-9:.]+\])(?::(?P<port>[0-9]{1,5}))?", re.IGNORECASE)
 
 
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v for v in value.replace(",", " ").split() if v]
-    return [str(v) for v in value]
-
-
-def _normalise(entry: str) -> str:
-    """``Example.CN:443`` -> ``example.cn``; ``::1`` -> ``[::1]``; ``.a.cn`` keeps its dot."""
+def normalise_host(entry: str) -> str:
+    """``Example.CN:443`` -> ``example.cn``; ``::1`` -> ``[::1]``; ``.a.cn`` keeps its dot; ValueError if no host."""
     text = entry.strip()
     dot = text.startswith(".")
     if dot:
@@ -58,27 +49,12 @@ def _normalise(entry: str) -> str:
 
 
 def trusted_hosts(config) -> list[str]:
-    """The hosts the app answers for: ``TRUSTED_HOSTS`` (default the loopback names) + ``PUBLIC_URL``'s."""
-    raw = config.get("TRUSTED_HOSTS")
-    entries = list(DEFAULT_TRUSTED_HOSTS) if raw is None else _as_list(raw)
-    public = (config.get("PUBLIC_URL") or "").strip()
+    """The hosts the app answers for: ``TRUSTED_HOSTS`` (checked by ``web.settings``) + ``PUBLIC_URL``'s."""
+    entries = list(config["TRUSTED_HOSTS"])
+    public = config.get("PUBLIC_URL")
     if public:
-        parts = urlsplit(public)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"PUBLIC_URL={public[:100]!r} is not allowed; allowed: an http(s) URL such as "
-                             "https://yizhan.example.cn")
-        entries.append(parts.netloc.rpartition("@")[2])
-    out = []
-    for entry in entries:
-        try:
-            out.append(_normalise(entry))
-        except ValueError:
-            raise ValueError(f"TRUSTED_HOSTS entry {entry[:100]!r} is not allowed; allowed: host names or "
-                             "IP addresses (ports are ignored), .example.cn for every subdomain") from None
-    if not out:
-        raise ValueError("TRUSTED_HOSTS is empty and PUBLIC_URL is not set: no request could be answered; "
-                         "allowed: a list of host names, e.g. yizhan.example.cn")
-    return list(dict.fromkeys(out))
+        entries.append(normalise_host(urlsplit(public).netloc.rpartition("@")[2]))
+    return list(dict.fromkeys(entries))
 
 
 def host_is_trusted(host: str, trusted: Iterable[str]) -> bool:
@@ -115,8 +91,25 @@ def check_host() -> None:
                             "allowed: the hosts in the TRUSTED_HOSTS setting")
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind ``PROXY_COUNT`` reverse proxies, take the client's address and scheme from their headers.
+
+    werkzeug's ProxyFix takes ``X-Forwarded-For`` and ``X-Forwarded-Proto`` from that many hops, so
+    ``request.remote_addr`` is the client's (the rate limits count per client, not per proxy) and
+    ``request.is_secure`` says whether the client used HTTPS (HSTS, ``https://`` share links). The
+    headers of a request that passed fewer proxies are ignored. ``X-Forwarded-Host``, ``-Port`` and
+    ``-Prefix`` are never trusted: the proxy passes ``Host`` itself, checked against ``TRUSTED_HOSTS``.
+    This is the only place that reads forwarded headers (``yizhan serve`` turns gunicorn's own off).
+    """
+    count = app.config["PROXY_COUNT"]
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0,  # type: ignore
+                                x_prefix=0)
+
+
 def register(app: Flask) -> None:
-    """Check the setting at start-up and install the check (first of the request hooks)."""
+    """Install the host check (first of the request hooks) and, with ``PROXY_COUNT``, ProxyFix."""
+    trust_proxies(app)
     app.extensions["yizhan.trusted_hosts"] = trusted_hosts(app.config)
     app.config["TRUSTED_HOSTS"] = None  # checked here instead (see the module docstring)
     app.before_request_funcs.setdefault(None, []).insert(0, check_host)

@@ -5,7 +5,7 @@ from numbers and operator settings. Data (station names, county names and outlin
 through folium: with branca 0.8, ``MacroElement.render`` compiles each rendered script a second
 time as a non-sandboxed Jinja template, so any text in a folium element is template source (a
 name ``{{ 7*7 }}`` would show as 49, and worse). Pages put their data into a
-``<script type="application/json">`` block (``web.pages.page_json``) that their own script draws;
+``<script type="application/json">`` block (``web.templating.page_json``) that their own script draws;
 :func:`render_map` refuses any other folium element and any setting that could be template source.
 
 Every position in ``stations`` is WGS-84. OpenStreetMap and Tianditu tiles are drawn in WGS-84
@@ -30,10 +30,9 @@ from shapely.geometry import mapping
 from stations.coords import transform_geometry, wgs84_to_gcj02
 
 from .assets import use_local_assets
+from .settings import TEMPLATE_MARKERS
 
 log = logging.getLogger(__name__)
-
-BASEMAP_NAMES = ("osm", "tianditu", "amap", "none")
 
 _TIANDITU = (
     "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
@@ -72,38 +71,16 @@ BASEMAPS: dict[str, dict[str, Any]] = {
 }
 
 COUNTY_SIMPLIFY_DEG = 0.001  # about 100 m: outlines for orientation only, kept light
-# What starts Jinja syntax: text that folium renders must contain none of these (see the docstring).
-TEMPLATE_MARKERS = ("{{", "{%", "{#")
-# Operator settings that reach folium's script.
-TILE_SETTINGS = ("TILE_URL", "TILE_ATTRIBUTION", "TIANDITU_KEY")
 
 
 def basemap_name(config: Mapping[str, Any]) -> str:
-    name = str(config.get("BASEMAP") or "osm").lower()
-    if name not in BASEMAPS:
-        raise ValueError(f"BASEMAP={name!r} is unknown; allowed: {', '.join(BASEMAP_NAMES)}")
-    return name
+    """The ``BASEMAP`` setting (one of :data:`BASEMAPS`, checked by ``web.settings``)."""
+    return config["BASEMAP"]
 
 
 def template_markers_in(text: str) -> list[str]:
     """The Jinja delimiters (``{{``, ``{%``, ``{#``) that occur in ``text``."""
     return [m for m in TEMPLATE_MARKERS if m in text]
-
-
-def check_tile_settings(config: Mapping[str, Any]) -> None:
-    """Refuse tile settings that folium would run as template code (called at start-up).
-
-    Leaflet's URL placeholders are single braces (``{z}``); a double brace, ``{%`` or ``{#`` in
-    ``TILE_URL``, ``TILE_ATTRIBUTION`` or ``TIANDITU_KEY`` is a mistake or an attack.
-    """
-    for key in TILE_SETTINGS:
-        value = str(config.get(key) or "")
-        found = template_markers_in(value)
-        if found:
-            raise ValueError(
-                f"{key}={value[:200]!r} contains {' and '.join(repr(m) for m in found)}, which the map's "
-                "template engine would run as code; allowed: text without '{{', '{%' or '{#' "
-                "(tile URLs use single braces: {z}/{x}/{y})")
 
 
 def display_crs(config: Mapping[str, Any]) -> str:
@@ -125,7 +102,7 @@ def tile_layers(config: Mapping[str, Any]) -> list[dict[str, Any]]:
     name = basemap_name(config)
     layers = [dict(layer) for layer in BASEMAPS[name]["layers"]]
     if name == "tianditu":
-        key = str(config.get("TIANDITU_KEY") or "")
+        key = config["TIANDITU_KEY"]
         if not key and not config.get("TILE_URL"):
             log.warning("BASEMAP=tianditu needs TIANDITU_KEY; drawing the map without tiles")
             return []
@@ -134,10 +111,10 @@ def tile_layers(config: Mapping[str, Any]) -> list[dict[str, Any]]:
     override = config.get("TILE_URL")
     if override and layers:
         for layer in layers:
-            layer["url"] = str(override)
+            layer["url"] = override
     attribution = config.get("TILE_ATTRIBUTION")
     if attribution and layers:
-        layers[0]["attribution"] = str(attribution)
+        layers[0]["attribution"] = attribution
     return layers
 
 
@@ -240,7 +217,7 @@ def check_skeleton(m: folium.Map) -> None:
         if type(element) not in SKELETON_TYPES:
             raise UnsafeMapError(
                 f"{type(element).__name__} on a folium map: folium compiles its text as a template, so "
-                "data must reach the page as JSON (web.pages.page_json) drawn by the page's script; "
+                "data must reach the page as JSON (web.templating.page_json) drawn by the page's script; "
                 f"allowed on the map: {', '.join(t.__name__ for t in SKELETON_TYPES)}")
         for name, value in vars(element).items():
             if name.startswith("_"):

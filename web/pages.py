@@ -42,30 +42,17 @@ VISIBLE_STATUSES = tuple(s for s in STATUSES if s != "closed")
 
 @bp.record_once
 def _setup(setup_state) -> None:
-    maps.basemap_name(setup_state.app.config)  # an unknown BASEMAP fails at start-up, naming the choices
-    maps.check_tile_settings(setup_state.app.config)  # so does a tile setting folium would run as a template
-    map_limits(setup_state.app.config)         # so do bad MAP_INLINE_MAX / MAP_REMOTE_MIN_ZOOM values
     assets.init_app(setup_state.app)
 
 
 def map_limits(config) -> tuple[int, int]:
-    """(``MAP_INLINE_MAX``, ``MAP_REMOTE_MIN_ZOOM``) from the config, checked.
+    """(``MAP_INLINE_MAX``, ``MAP_REMOTE_MIN_ZOOM``), checked by ``web.settings``.
 
     Up to ``MAP_INLINE_MAX`` stations the map page carries them all; above it the page carries
     none and loads the visible area's stations from ``/api/stations?bbox=`` from zoom
     ``MAP_REMOTE_MIN_ZOOM`` on.
     """
-    out = []
-    for key, default, low, high in (("MAP_INLINE_MAX", 3000, 0, 10_000_000), ("MAP_REMOTE_MIN_ZOOM", 11, 0, 19)):
-        raw = config.get(key, default)
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            value = None
-        if value is None or isinstance(raw, bool) or not low <= value <= high:
-            raise ValueError(f"{key}={raw!r} is not allowed; allowed: a whole number from {low} to {high}")
-        out.append(value)
-    return out[0], out[1]
+    return config["MAP_INLINE_MAX"], config["MAP_REMOTE_MIN_ZOOM"]
 
 
 @bp.context_processor

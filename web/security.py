@@ -1,15 +1,10 @@
 """Security headers on every response, a per-request CSP nonce, and CORS for the read-only API.
 
-Config keys read here:
-
-``TILE_HOSTS``
-    Origins that basemap tiles come from, for ``img-src`` (list, or a space/comma-separated
-    string). Default: derived from ``TILE_URL`` if set, else from ``BASEMAP``.
-``EMBED_ALLOWED_ORIGINS``
-    Who may frame the site (``frame-ancestors``): default ``["*"]`` because county and union
-    websites embed the map. ``[]`` allows only the site itself.
-``CSP_EXTRA``
-    Optional dict of directive -> list of sources appended to the policy (e.g. a report-uri).
+Settings read here (declared and checked in ``web.settings``): ``TILE_HOSTS`` (origins of the
+basemap tiles for ``img-src``; default derived from ``TILE_URL``, else from ``BASEMAP``),
+``EMBED_ALLOWED_ORIGINS`` (who may frame the site: ``frame-ancestors``; ``["*"]`` by default because
+county and union websites embed the map, ``[]`` only the site itself) and ``CSP_EXTRA`` (directive ->
+sources appended to the policy, e.g. a report-uri).
 
 Templates put ``nonce="{{ csp_nonce() }}"`` on any inline ``<script>`` they must keep
 (folium's map script); ``script-src`` has no ``'unsafe-inline'``.
@@ -17,7 +12,7 @@ Templates put ``nonce="{{ csp_nonce() }}"`` on any inline ``<script>`` they must
 from __future__ import annotations
 
 import secrets
-from typing import Any, Iterable
+from typing import Iterable
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
@@ -41,14 +36,6 @@ def csp_nonce() -> str:
     return nonce
 
 
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v for v in value.replace(",", " ").split() if v]
-    return [str(v) for v in value]
-
-
 def origin_of(url_template: str) -> str | None:
     """The CSP source for a tile URL template; ``{s}``-style subdomains become ``*``.
 
@@ -68,18 +55,18 @@ def origin_of(url_template: str) -> str | None:
 
 def tile_sources(config) -> list[str]:
     """Sources for ``img-src`` beyond 'self': configured hosts, else the TILE_URL's, else the basemap's."""
-    hosts = _as_list(config.get("TILE_HOSTS"))
+    hosts = config.get("TILE_HOSTS")
     if hosts:
         return hosts
     url = config.get("TILE_URL")
     if url:
         origin = origin_of(str(url))
         return [origin] if origin else []
-    return list(BASEMAP_TILE_HOSTS.get(str(config.get("BASEMAP", "osm")), ()))
+    return list(BASEMAP_TILE_HOSTS[config["BASEMAP"]])
 
 
 def content_security_policy(config, nonce: str | None) -> str:
-    embed = _as_list(config.get("EMBED_ALLOWED_ORIGINS", ["*"]))
+    embed = config["EMBED_ALLOWED_ORIGINS"]
     directives: dict[str, list[str]] = {
         "default-src": ["'self'"],
         "script-src": ["'self'"] + ([f"'nonce-{nonce}'"] if nonce else []),
@@ -93,8 +80,8 @@ def content_security_policy(config, nonce: str | None) -> str:
         "form-action": ["'self'"],
         "frame-ancestors": ["'self'", *embed] if embed != ["*"] else ["*"],
     }
-    for key, sources in (config.get("CSP_EXTRA") or {}).items():
-        directives.setdefault(key, []).extend(_as_list(sources))
+    for key, sources in config["CSP_EXTRA"].items():
+        directives.setdefault(key, []).extend(sources)
     return "; ".join(f"{k} {' '.join(_dedupe(v))}" for k, v in directives.items())
 
 
@@ -124,7 +111,7 @@ def _set_headers(response: Response) -> Response:
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=(), payment=()"
-    if request.is_secure:  # behind an HTTPS proxy with ProxyFix, or direct TLS
+    if request.is_secure:  # direct TLS, or an HTTPS proxy trusted by PROXY_COUNT (web.hosts.trust_proxies)
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     path = request.path
     if (path == API_PREFIX or path.startswith(API_PREFIX + "/")) and request.method in ("GET", "HEAD", "OPTIONS"):
@@ -139,7 +126,5 @@ def _set_headers(response: Response) -> Response:
 
 def register(app: Flask) -> None:
     """Install the header hook and the ``csp_nonce()`` Jinja global on ``app``."""
-    app.config.setdefault("EMBED_ALLOWED_ORIGINS", ["*"])
-    app.config.setdefault("TILE_HOSTS", None)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(_set_headers)

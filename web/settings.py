@@ -1,0 +1,448 @@
+"""Every setting of the site, declared once: name, default, type, meaning; read and checked at start-up.
+
+A setting is a key of ``app.config``. Its value comes from the mapping given to ``create_app(config)``,
+else from the environment variable ``YIZHAN_<NAME>``, else from its default (a value of ``None``
+counts as not given). :func:`resolve` parses every value with its setting's parser and stops with a
+:class:`SettingError` naming the setting, the value, where it came from and what is allowed. Modules
+read the parsed values from ``app.config`` and never parse a setting themselves; the command line
+(``yizhan.cli``) resolves the same table.
+
+Environment values are text: lists may be JSON (``["a", "b"]``) or space/comma-separated, flags
+``true``/``false`` (also ``1``/``0``, ``yes``/``no``, ``on``/``off``), mappings JSON objects.
+``python scripts/settings_table.py`` prints the README's configuration table from :data:`SETTINGS`
+(a test keeps the two equal). A new setting is one more :class:`Setting` in :data:`SETTINGS`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from stations.coverage import MAX_NEW_SITES
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "YIZHAN_"
+#: gunicorn's ceiling for a request line (``yizhan serve`` sets it); ``MAX_URL_LENGTH`` stays below it.
+SERVER_REQUEST_LINE_MAX = 8190
+#: What starts Jinja syntax: text that folium renders must contain none of these (see ``web.maps``).
+TEMPLATE_MARKERS = ("{{", "{%", "{#")
+BASEMAP_NAMES = ("osm", "tianditu", "amap", "none")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+#: File names in the instance folder and in the bundled ``geodata`` package.
+STATIONS_FILE = "stations.geojson"
+COUNTIES_FILE = "counties.geojson"
+
+
+class SettingError(ValueError):
+    """A setting whose value cannot be used: names the setting, the value, its origin and what is allowed."""
+
+    def __init__(self, name: str, value: Any, allowed: str, origin: str = "", problem: str = "is not allowed",
+                 secret: bool = False):
+        shown = "(hidden)" if secret else repr(_shorten(value))
+        where = f" ({origin})" if origin else ""
+        super().__init__(f"{name}={shown}{where} {problem}; allowed: {allowed}")
+        self.name, self.value, self.allowed, self.origin = name, value, allowed, origin
+
+
+def _shorten(value: Any, limit: int = 100) -> Any:
+    return value[:limit] + "…" if isinstance(value, str) and len(value) > limit else value
+
+
+# ---- parsers: a raw value (text from the environment, or a Python value from the config) -> the value
+
+class Parser:
+    """Turns a raw value into the setting's value, or raises ``ValueError``; ``allowed`` says what it takes."""
+
+    allowed = "text"
+
+    def __call__(self, raw: Any) -> Any:
+        raise NotImplementedError
+
+
+class Text(Parser):
+    """A string; ``template_safe`` refuses Jinja delimiters (the value reaches folium's template)."""
+
+    def __init__(self, template_safe: bool = False, optional: bool = False):
+        self.template_safe, self.optional = template_safe, optional
+        self.allowed = "text without '{{', '{%' or '{#'" if template_safe else "text"
+
+    def __call__(self, raw: Any) -> str | None:
+        if not isinstance(raw, str):
+            raise ValueError
+        if self.template_safe and any(m in raw for m in TEMPLATE_MARKERS):
+            raise ValueError
+        return (raw or None) if self.optional else raw
+
+
+class Whole(Parser):
+    def __init__(self, low: int, high: int):
+        self.low, self.high = low, high
+        self.allowed = f"a whole number from {low:,} to {high:,}"
+
+    def __call__(self, raw: Any) -> int:
+        if isinstance(raw, bool):
+            raise ValueError
+        if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+            raw = int(raw.strip())
+        if not isinstance(raw, int) or not self.low <= raw <= self.high:
+            raise ValueError
+        return raw
+
+
+class Number(Parser):
+    def __init__(self, low: float, high: float):
+        self.low, self.high = low, high
+        self.allowed = f"a number from {low:,g} to {high:,g}"
+
+    def __call__(self, raw: Any) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
+            raise ValueError
+        value = float(raw)
+        if not math.isfinite(value) or not self.low <= value <= self.high:
+            raise ValueError
+        return value
+
+
+class Flag(Parser):
+    allowed = "true or false (also 1/0, yes/no, on/off)"
+    WORDS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+
+    def __call__(self, raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, int) and raw in (0, 1):
+            return bool(raw)
+        if isinstance(raw, str) and raw.strip().lower() in self.WORDS:
+            return self.WORDS[raw.strip().lower()]
+        raise ValueError
+
+
+class Choice(Parser):
+    def __init__(self, *choices: str):
+        self.choices = choices
+        self.allowed = ", ".join(choices)
+
+    def __call__(self, raw: Any) -> str:
+        value = raw.strip().lower() if isinstance(raw, str) else raw
+        if value not in self.choices:
+            raise ValueError
+        return value
+
+
+def split_list(raw: Any) -> list[str]:
+    """A list from a list, a JSON list, or a space/comma-separated string."""
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("["):
+            raw = json.loads(text)  # ValueError on bad JSON
+        else:
+            return [v for v in text.replace(",", " ").split() if v]
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) for v in raw):
+        raise ValueError
+    return [v.strip() for v in raw if v.strip()]
+
+
+class TextList(Parser):
+    """A list of strings, each checked by ``item`` (which may normalise it)."""
+
+    def __init__(self, item: Callable[[str], str] | None = None, item_allowed: str = "", non_empty: bool = False):
+        self.item, self.non_empty = item, non_empty
+        self.allowed = ("a non-empty " if non_empty else "a ") + "list (JSON, or separated by spaces or commas)"
+        if item_allowed:
+            self.allowed += f" of {item_allowed}"
+
+    def __call__(self, raw: Any) -> list[str]:
+        values = split_list(raw)
+        if self.item is not None:
+            values = [self.item(v) for v in values]
+        if self.non_empty and not values:
+            raise ValueError
+        return list(dict.fromkeys(values))
+
+
+class Url(Parser):
+    def __init__(self, schemes: tuple[str, ...] = ("http", "https"), example: str = "https://yizhan.example.cn"):
+        self.schemes = schemes
+        self.allowed = f"an {'/'.join(schemes)} URL such as {example}"
+
+    def __call__(self, raw: Any) -> str | None:
+        if not isinstance(raw, str):
+            raise ValueError
+        text = raw.strip()
+        if not text:
+            return None
+        parts = urlsplit(text)
+        if parts.scheme not in self.schemes or not parts.hostname:
+            raise ValueError
+        return text.rstrip("/")
+
+
+class FilePath(Parser):
+    """A file-system path, made absolute (a worker or child process may run in another directory)."""
+
+    allowed = "a file-system path"
+
+    def __call__(self, raw: Any) -> str:
+        if not isinstance(raw, (str, os.PathLike)) or not str(raw).strip():
+            raise ValueError
+        return os.path.abspath(os.path.expanduser(str(raw).strip()))
+
+
+class RateLimit(Parser):
+    allowed = "a rate such as 20/minute or 20/minute;200/day"
+
+    def __call__(self, raw: Any) -> str:
+        from limits import parse_many
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValueError
+        parse_many(raw)  # ValueError on bad syntax
+        return raw.strip()
+
+
+class StorageUri(Parser):
+    allowed = "a Flask-Limiter storage URI such as memory:// or redis://host:6379"
+
+    def __call__(self, raw: Any) -> str:
+        if not isinstance(raw, str) or "://" not in raw:
+            raise ValueError
+        return raw.strip()
+
+
+class SourceMap(Parser):
+    """A mapping of CSP directive -> sources (a JSON object in the environment)."""
+
+    allowed = 'a JSON object of directive -> sources, e.g. {"report-uri": ["/csp-report"]}'
+
+    def __call__(self, raw: Any) -> dict[str, list[str]]:
+        if isinstance(raw, str):
+            raw = json.loads(raw) if raw.strip() else {}
+        if not isinstance(raw, Mapping):
+            raise ValueError
+        out = {}
+        for key, sources in raw.items():
+            if not isinstance(key, str) or not key.strip() or any(c in key for c in ";, "):
+                raise ValueError
+            out[key.strip()] = split_list(sources)
+        return out
+
+
+def _host(entry: str) -> str:
+    from .hosts import normalise_host  # ValueError for anything but a host name or IP address
+    return normalise_host(entry)
+
+
+# ---- defaults computed from other settings --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Derived:
+    """A default computed from the settings resolved before it (``text`` documents it)."""
+
+    text: str
+    compute: Callable[[dict[str, Any]], Any]
+
+
+def default_instance_path() -> str:
+    """Flask's instance folder of the site: ``instance/`` beside the source tree, ``<prefix>/var/web-instance``
+    when installed."""
+    from flask import Flask
+    return Flask("web").instance_path
+
+
+def bundled_counties_path() -> str:
+    import geodata
+    return str(geodata.bundled_file(COUNTIES_FILE))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its ``app.config`` key, default (parsed form, or :class:`Derived`), parser and meaning."""
+
+    name: str
+    default: Any
+    parse: Parser
+    meaning: str
+    secret: bool = False  # the value is never shown (errors, logs)
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # ---- data
+    Setting("INSTANCE_PATH", Derived("Flask's instance folder: `instance/` beside the source tree, "
+                                     "`<prefix>/var/web-instance` when installed", lambda v: default_instance_path()),
+            FilePath(), "the site's own writable folder: the station store and its journal by default"),
+    Setting("STATIONS_PATH", Derived("`<INSTANCE_PATH>/stations.geojson`",
+                                     lambda v: os.path.join(v["INSTANCE_PATH"], STATIONS_FILE)), FilePath(),
+            "the station store (GeoJSON, WGS-84; its journal `journal.jsonl` beside it). The default is created "
+            "on first start from the bundled sample; any other path must exist and be readable"),
+    Setting("COUNTIES_PATH", Derived("the bundled `geodata/counties.geojson`", lambda v: bundled_counties_path()),
+            FilePath(), "county outlines (GeoJSON, WGS-84); read only"),
+    Setting("CITY_NAME", "济宁市", Text(), "the city named in the pages' titles"),
+    Setting("DEFAULT_LANG", "zh", Choice("zh", "en"), "the pages' language unless `?lang=` or the cookie says"),
+    # ---- the map
+    Setting("BASEMAP", "osm", Choice(*BASEMAP_NAMES),
+            "`tianditu` needs `TIANDITU_KEY` (the usual choice for government sites, whose basemap carries an "
+            "approval number); `amap` has GCJ-02 tiles: every marker and shape is then drawn in GCJ-02"),
+    Setting("TIANDITU_KEY", "", Text(template_safe=True), "Tianditu `tk` key"),
+    Setting("TILE_URL", None, Text(template_safe=True, optional=True),
+            "overrides the basemap's tile URL template (e.g. a local tile server); Leaflet's single-brace "
+            "placeholders `{z}/{x}/{y}`"),
+    Setting("TILE_ATTRIBUTION", None, Text(template_safe=True, optional=True),
+            "attribution text shown on the map (default: the basemap's)"),
+    Setting("TILE_HOSTS", None, TextList(),
+            "origins the tiles come from, for the Content-Security-Policy (default: from `TILE_URL`, else the "
+            "basemap's)"),
+    Setting("MAP_INLINE_MAX", 3000, Whole(0, 10_000_000),
+            "above this many stations the map page carries none and loads the visible area's from "
+            "`/api/stations?bbox=`"),
+    Setting("MAP_REMOTE_MIN_ZOOM", 11, Whole(0, 19),
+            "the zoom level from which a map above `MAP_INLINE_MAX` loads the visible area's stations"),
+    Setting("EMBED_ALLOWED_ORIGINS", ["*"], TextList(),
+            "who may frame the site (`frame-ancestors`): `*` any site; a list limits it (the site itself stays "
+            "allowed); `[]` only the site itself"),
+    Setting("CSP_EXTRA", {}, SourceMap(), "directives and sources added to the Content-Security-Policy"),
+    # ---- hosts and requests
+    Setting("PUBLIC_URL", None, Url(),
+            "the site's public base URL, used in share links and QR codes; its host is always trusted "
+            "(default: the request's URL)"),
+    Setting("TRUSTED_HOSTS", list(LOOPBACK_HOSTS),
+            TextList(_host, "host names or IP addresses (ports are ignored; `.example.cn` takes every subdomain)"),
+            "the hosts the site answers for; any other `Host` gets a 400. A setting replaces the default"),
+    Setting("PROXY_COUNT", 0, Whole(0, 5),
+            "reverse proxies in front (nginx: `1`): from that many hops werkzeug's ProxyFix trusts "
+            "`X-Forwarded-For` (the client address, e.g. for the rate limits) and `X-Forwarded-Proto` (https: "
+            "secure links and HSTS); `X-Forwarded-Host`, `-Port` and `-Prefix` are never trusted"),
+    Setting("MAX_URL_LENGTH", 4096, Whole(256, SERVER_REQUEST_LINE_MAX - 20),
+            "longest path + query string, bytes; longer gets the site's own 414"),
+    # ---- work per request
+    Setting("RADIUS_STEP_M", 100, Number(1, 5000),
+            "coverage radii are rounded to a multiple of this (1234 → 1200): one analysis and cache entry per step"),
+    Setting("COVERAGE_MAX_NEW_SITES", 100, Whole(0, MAX_NEW_SITES),
+            "most new sites a web request may ask to suggest (`yizhan coverage`: 1000)"),
+    Setting("COVERAGE_MAX_CANDIDATES", 10_000, Whole(100, 1_000_000),
+            "candidate grid of the web's siting (coarser past it)"),
+    Setting("COVERAGE_MAX_DEMAND_POINTS", 50_000, Whole(100, 5_000_000),
+            "demand grid of the web's siting (coarser past it)"),
+    Setting("COVERAGE_TIME_BUDGET_S", 8, Number(0, 600),
+            "a request waits this long for an analysis, then answers 503 with `Retry-After` while it goes on"),
+    Setting("COVERAGE_QUEUE_MAX", 2, Whole(1, 100),
+            "per server process: analyses queued or running, and requests waiting for them; more get 503 at once"),
+    Setting("COVERAGE_WORKERS", 1, Whole(1, 32), "analyses run in this many processes (or threads) per server process"),
+    Setting("COVERAGE_EXECUTOR", "process", Choice("process", "thread"),
+            "`process`: niced child processes (the CPU-bound work neither holds the server's GIL nor outranks "
+            "cheap requests); `thread`: threads"),
+    Setting("COVERAGE_RATE_LIMIT", "20/minute", RateLimit(),
+            "analyses a client may start (cache misses on `/planning`, its downloads, `/api/coverage`, "
+            "`/api/coverage/gaps`); then 429 with `Retry-After`"),
+    Setting("RATELIMIT_ENABLED", True, Flag(), "`false` switches the rate limits off (Flask-Limiter's key)"),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", StorageUri(),
+            "where the rate-limit counts live: per server process by default; `redis://host:6379` shares them"),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+# ---- resolving ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Resolved:
+    """The parsed value of every setting, where each came from, and other config keys passed through."""
+
+    values: dict[str, Any]
+    origins: dict[str, str]   # name -> "config", "environment" or "default"
+    extra: dict[str, Any]     # keys of ``config`` and ``YIZHAN_*`` variables that are not Yizhan settings
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+
+def resolve(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Resolved:
+    """Every setting of :data:`SETTINGS`: from ``config``, else ``YIZHAN_<NAME>`` in ``environ``, else the default.
+
+    Raises :class:`SettingError` for the first value that cannot be used. Keys of ``config`` that are
+    not settings (Flask's own such as ``TESTING``) and ``YIZHAN_*`` variables that are not (JSON-decoded
+    where they parse, as Flask's ``from_prefixed_env``) are returned in ``extra``; an unknown variable
+    is logged, since it is usually a typing mistake.
+    """
+    config = dict(config or {})
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for setting in SETTINGS:
+        raw, origin = config.get(setting.name), "config"
+        if raw is None:
+            raw, origin = environ.get(setting.env), "environment"
+            if raw is not None and not raw.strip():
+                raw = None  # an empty variable counts as not set (an empty list is `[]`)
+        if raw is None:
+            origins[setting.name] = "default"
+            default = setting.default
+            values[setting.name] = default.compute(values) if isinstance(default, Derived) else _copy(default)
+            continue
+        origins[setting.name] = origin
+        try:
+            values[setting.name] = setting.parse(raw)
+        except (TypeError, ValueError, KeyError):
+            where = f"from the environment variable {setting.env}" if origin == "environment" else ""
+            raise SettingError(setting.name, raw, setting.parse.allowed, where, secret=setting.secret) from None
+    _check_together(values)
+    extra = {k: v for k, v in config.items() if k not in BY_NAME}
+    for key, text in environ.items():
+        name = key[len(ENV_PREFIX):]
+        if key.startswith(ENV_PREFIX) and name not in BY_NAME and name not in extra:
+            log.warning("%s is not a Yizhan setting (see the README's table); passed to Flask as %s", key, name)
+            try:
+                extra[name] = json.loads(text)
+            except ValueError:
+                extra[name] = text
+    return Resolved(values, origins, extra)
+
+
+def defaults() -> dict[str, Any]:
+    """The default of every setting whose default is a plain value (not :class:`Derived`)."""
+    return {s.name: _copy(s.default) for s in SETTINGS if not isinstance(s.default, Derived)}
+
+
+def _copy(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
+
+
+def _check_together(values: dict[str, Any]) -> None:
+    if not values["TRUSTED_HOSTS"] and not values["PUBLIC_URL"]:
+        raise SettingError("TRUSTED_HOSTS", [], "a list of host names, e.g. yizhan.example.cn, or a PUBLIC_URL",
+                           problem="is empty and PUBLIC_URL is not set: no request could be answered")
+
+
+# ---- the README's table -------------------------------------------------------------------------
+
+def _default_text(setting: Setting) -> str:
+    default = setting.default
+    if isinstance(default, Derived):
+        return default.text
+    if default is None:
+        return "none"
+    if default == "":
+        return "empty"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if isinstance(default, list):
+        return f"`{' '.join(default)}`"
+    if isinstance(default, dict):
+        return f"`{json.dumps(default)}`"
+    return f"`{default}`"
+
+
+def markdown_table() -> str:
+    """The README's configuration table: one row per setting, in :data:`SETTINGS` order."""
+    rows = ["| setting (env `YIZHAN_…`) | default | allowed | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        cells = [f"`{s.name}`", _default_text(s), s.parse.allowed, s.meaning]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows) + "\n"
