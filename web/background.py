@@ -33,7 +33,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from stations.counties import Counties
 from stations.coverage import analyse
-from stations.store import GeoJSONStore
+from stations.store import StationStore, open_store
 
 from . import errors
 
@@ -65,17 +65,17 @@ class CoverageJob:
     max_demand_points: int
 
 
-_opened: dict[tuple[str, str], tuple[Counties, GeoJSONStore]] = {}
+_opened: dict[tuple[str, str], tuple[Counties, StationStore]] = {}
 _opened_lock = threading.Lock()
 
 
-def _open(stations_path: str, counties_path: str) -> tuple[Counties, GeoJSONStore]:
+def _open(stations_path: str, counties_path: str) -> tuple[Counties, StationStore]:
     """The counties and the store of these paths, opened once per process (the store re-reads on change)."""
     key = (stations_path, counties_path)
     with _opened_lock:
         if key not in _opened:
             counties = Counties.load(counties_path)
-            _opened[key] = (counties, GeoJSONStore(stations_path, counties=counties))
+            _opened[key] = (counties, open_store(stations_path, counties=counties))
         return _opened[key]
 
 
