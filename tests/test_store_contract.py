@@ -123,6 +123,9 @@ def test_query_names_every_bad_argument_at_once(store):
                 (116.0, 35.0, float("nan"), 36.0), "116,35,117,36"]:
         with pytest.raises(ValidationError, match="bbox"):
             store.query(bbox=bad)
+    for county in [370811, ["370811", 370812]]:
+        with pytest.raises(ValidationError, match="county"):
+            store.query(county=county)
     for paging in [{"limit": -1}, {"limit": "5"}, {"offset": -1}, {"offset": None}, {"limit": True}]:
         with pytest.raises(ValidationError, match="limit|offset"):
             store.query(**paging)

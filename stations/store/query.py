@@ -42,18 +42,26 @@ class Page(Sequence):
         return iter(self.items)
 
 
-def _one_or_many(name: str, value: Any, allowed: Iterable[str], problems: list[Problem]) -> frozenset[str] | None:
-    """``None``, one value or a collection of values ("any of"), each one of ``allowed``."""
+def _names(name: str, value: Any, problems: list[Problem]) -> frozenset[str] | None:
+    """``None``, or one name or a collection of names ("any of") as a set; a problem otherwise."""
     if value is None:
         return None
     values = (value,) if isinstance(value, str) else value
     try:
         chosen = frozenset(values)
     except TypeError:
+        chosen = frozenset([value])
+    if not all(isinstance(v, str) for v in chosen):
         problems.append(Problem("query", name, value, "a name or a list of names"))
         return None
+    return chosen
+
+
+def _one_or_many(name: str, value: Any, allowed: Iterable[str], problems: list[Problem]) -> frozenset[str] | None:
+    """:func:`_names`, each one of ``allowed``."""
+    chosen = _names(name, value, problems)
     allowed = tuple(allowed)
-    for item in sorted(chosen, key=str):
+    for item in sorted(chosen or ()):
         if item not in allowed:
             problems.append(Problem("query", name, item, "one of " + ", ".join(allowed)))
     return chosen
@@ -104,7 +112,7 @@ class StationQuery:
         kinds = _one_or_many("kind", kind, KINDS, problems)
         statuses = _one_or_many("status", status, STATUSES, problems)
         amenities = _one_or_many("amenity", amenity or (), AMENITIES, problems) or frozenset()
-        codes = _one_or_many("county", county, counties.codes if counties is not None else (), [])
+        codes = _names("county", county, problems)
         box = _bbox(bbox, problems)
         if problems:
             raise ValidationError(problems)
