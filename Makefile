@@ -47,7 +47,7 @@ test: install-test
 	$(BIN)/python -m pytest -q
 
 sample: .stamp-install
-	$(BIN)/yizhan sample
+	$(BIN)/yizhan sample --stations geodata/stations.geojson
 
 geodata: .stamp-install
 	$(BIN)/pip install -q -e '.[geodata]'

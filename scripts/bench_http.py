@@ -139,27 +139,20 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn serving ``web:create_app()`` with the given data files: ``yizhan serve``'s command."""
+    """``yizhan serve`` (gunicorn on ``web.create_app``) with the given data files, in a subprocess."""
 
     def __init__(self, stations_path: Path, counties_path: Path, workers: int, worker_class: str,
                  threads: int, access_log: bool, log_path: Path, env_extra: dict | None = None):
-        from stations.cli import gunicorn_command
+        from yizhan.server import serve_command
 
         self.port = free_port()
         env = dict(os.environ, YIZHAN_STATIONS_PATH=str(stations_path), YIZHAN_COUNTIES_PATH=str(counties_path),
                    PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env_extra or {}))
-        cmd = gunicorn_command("127.0.0.1", self.port, workers, threads)
-        if worker_class != "gthread":  # for comparison only: yizhan serve runs gthread
-            at = cmd.index("--worker-class")
-            del cmd[at:at + 4]  # --worker-class gthread --threads N
-            cmd[at:at] = ["--worker-class", worker_class]
-        if not access_log:  # `yizhan serve` logs every request to stdout (here into the log file)
-            at = cmd.index("--access-logfile")
-            del cmd[at:at + 2]
-        cmd[-1:-1] = ["--log-level", "warning"]
-        self.cmd = cmd
+        # sync only for comparison: yizhan serve runs gthread; without access_log, no line per request
+        self.cmd = serve_command("127.0.0.1", self.port, workers, threads, worker_class=worker_class,
+                                 access_log=access_log, log_level="warning")
         self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 
     def wait_ready(self, timeout_s: float = 120) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from stations.cli import main
+from yizhan.cli import main
 from conftest import STATION_FEATURES
 
 LONG = 500_000

@@ -6,7 +6,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from geographiclib.geodesic import Geodesic
 
-from stations.cli import main
+from yizhan.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIONS = ROOT / "geodata" / "stations.geojson"
@@ -93,3 +93,52 @@ def test_stations_path_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("YIZHAN_STATIONS_PATH", str(copy))
     result = CliRunner().invoke(main, ["validate"])
     assert result.exit_code == 0 and str(copy) in result.output
+
+
+def test_the_store_comes_from_the_settings_and_is_created_from_the_sample(tmp_path, monkeypatch):
+    monkeypatch.setenv("YIZHAN_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("YIZHAN_STATIONS_PATH", raising=False)
+    result = CliRunner().invoke(main, ["nearest", "--lat", "35.41", "--lon", "116.59", "-k", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    store = tmp_path / "instance" / "stations.geojson"
+    assert store.read_bytes() == STATIONS.read_bytes()
+    assert json.loads(result.stdout)["results"][0]["id"] == brute_force_nearest(35.41, 116.59, 1)[0][1]
+    validated = CliRunner().invoke(main, ["validate"])
+    assert validated.exit_code == 0 and str(store) in validated.output
+
+
+def test_a_bad_setting_stops_every_command_naming_it(tmp_path, monkeypatch):
+    missing = tmp_path / "no-such.geojson"
+    for args in (["nearest", "--lat", "35.41", "--lon", "116.59", "--stations", str(missing)],
+                 ["coverage", "--stations", str(missing)],
+                 ["serve", "--port", "1", "--stations", str(missing)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, result.output
+        assert f"STATIONS_PATH={str(missing)!r} does not exist" in result.output
+    monkeypatch.setenv("YIZHAN_COVERAGE_WORKERS", "lots")
+    result = CliRunner().invoke(main, ["validate", str(STATIONS)])
+    assert result.exit_code == 1 and "YIZHAN_COVERAGE_WORKERS" in result.output and "'lots'" in result.output
+
+
+def test_python_dash_m_yizhan_is_the_command(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "yizhan", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and "nearest" in out.stdout and "serve" in out.stdout
+
+
+def test_serve_runs_gunicorn_with_the_site_object_and_its_limits():
+    from yizhan.server import SiteServer, gunicorn_options
+
+    options = gunicorn_options("::1", 5099, workers=3, threads=6)
+    assert options["bind"] == ["[::1]:5099"] and options["worker_class"] == "gthread" and options["threads"] == 6
+    assert (options["limit_request_line"], options["limit_request_fields"], options["limit_request_field_size"]) \
+        == (8190, 100, 8190)
+    assert options["timeout"] == 120 and options["secure_scheme_headers"] == {}
+    assert "threads" not in gunicorn_options("127.0.0.1", 1, worker_class="sync")
+    server = SiteServer({"STATIONS_PATH": str(STATIONS), "COUNTIES_PATH": str(COUNTIES),
+                         "INSTANCE_PATH": "/nonexistent"}, options)
+    assert server.cfg.worker_class_str == "gthread" and server.cfg.forwarded_allow_ips == []
+    app = server.load()  # what each worker runs: the object create_app builds
+    assert app.config["STATIONS_PATH"] == str(STATIONS) and app.test_client().get("/api/health").status_code == 200

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from stations.cli import main
+from yizhan.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["--stations", str(ROOT / "geodata" / "stations.geojson"),
@@ -55,3 +55,23 @@ def test_table_lists_suggestions():
     result = run("--new-sites", "3", "--county", "370811")
     assert result.exit_code == 0, result.output
     assert result.stdout.count("new site") == 3
+
+
+def test_geojson_is_the_planners_download(tmp_path):
+    """`--format geojson` and /planning/download.geojson are one document (stations.report.to_geojson)."""
+    from web import create_app
+
+    config = {"STATIONS_PATH": ARGS[1], "COUNTIES_PATH": ARGS[3], "INSTANCE_PATH": str(tmp_path), "TESTING": True,
+              "COVERAGE_EXECUTOR": "thread", "COVERAGE_TIME_BUDGET_S": 120, "RATELIMIT_ENABLED": False}
+    client = create_app(config).test_client()
+    for query, args in [("radius_m=2000&county=370883&new_sites=2", ["--radius", "2000", "--county", "370883",
+                                                                     "--new-sites", "2"]),
+                        ("radius_m=1000", ["--radius", "1000"])]:
+        web = client.get(f"/planning/download.geojson?{query}")
+        assert web.status_code == 200, web.get_data(as_text=True)[:300]
+        result = run(*args, "--format", "geojson")
+        assert result.exit_code == 0, result.output
+        cli = json.loads(result.stdout)
+        assert cli == json.loads(web.get_data(as_text=True))
+        kinds = {f["properties"]["kind"] for f in cli["features"]}
+        assert {"gap", "worst_case"} <= kinds and ("suggestion" in kinds) == ("new_sites" in query)

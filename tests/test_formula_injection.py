@@ -79,7 +79,7 @@ def test_planning_xlsx_has_no_formula_and_quotes_the_names_as_text(client, names
 
 
 def test_cli_coverage_csv_quotes_formula_like_names(stations_path, counties_path, names):
-    from stations.cli import main
+    from yizhan.cli import main
 
     result = CliRunner().invoke(main, ["coverage", "--format", "csv", "--stations", str(stations_path),
                                        "--counties", str(counties_path)])

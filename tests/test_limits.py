@@ -216,7 +216,7 @@ def test_the_openapi_document_names_the_answers_of_the_limits(client):
         assert {"429", "503"} <= set(responses) and "Retry-After" in responses["503"]["headers"]
 
 
-# ---- gunicorn as `yizhan serve` runs it -------------------------------------------------------------
+# ---- served by `yizhan serve` (gunicorn) ------------------------------------------------------------------
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -238,11 +238,11 @@ def _raw_request(port: int, request_line: str, headers: str = "") -> tuple[int, 
 
 @pytest.fixture
 def served(stations_path, counties_path, tmp_path):
-    """``yizhan serve``'s gunicorn command on a free port, with the fixture data; skips if it cannot start."""
-    from stations.cli import gunicorn_command
+    """``yizhan serve`` (gunicorn) on a free port, with the fixture data; skips if it cannot start."""
+    from yizhan.server import serve_command
 
     port = _free_port()
-    cmd = gunicorn_command("127.0.0.1", port, workers=1, threads=2)
+    cmd = serve_command("127.0.0.1", port, workers=1, threads=2)
     env = dict(os.environ, YIZHAN_STATIONS_PATH=str(stations_path), YIZHAN_COUNTIES_PATH=str(counties_path))
     log = open(tmp_path / "gunicorn.log", "wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -285,3 +285,6 @@ def test_served_by_gunicorn_the_limits_hold(served):
     assert status == 431
     status, _, body = _raw_request(port, "GET /api/health HTTP/1.1")
     assert status == 200 and json.loads(body) == {"status": "ok"}
+    # gunicorn's own X-Forwarded-Proto handling is off: only PROXY_COUNT (default 0) may trust it
+    status, fields, _ = _raw_request(port, "GET /api/health HTTP/1.1", headers="X-Forwarded-Proto: https\r\n")
+    assert status == 200 and "Strict-Transport-Security" not in fields

@@ -383,7 +383,7 @@ def cli_paths(stations_path, counties_path):
 
 
 def run(args: list[str]):
-    from stations.cli import main
+    from yizhan.cli import main
 
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output

