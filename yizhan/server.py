@@ -27,6 +27,8 @@ REQUEST_LIMITS = {"limit_request_line": SERVER_REQUEST_LINE_MAX, "limit_request_
 #: stays at 120 s until the store loads fast (issue 13); gunicorn's own default is 30 s.
 DEFAULT_TIMEOUT_S = 120
 WORKER_CLASSES = ("gthread", "sync")  # sync only to compare against (scripts/bench_http.py)
+#: Options that older gunicorn versions do not know (left out there).
+NEWER_OPTIONS = frozenset({"control_socket_disable"})
 
 
 def bind_address(host: str, port: int) -> str:
@@ -41,12 +43,13 @@ def gunicorn_options(host: str, port: int, workers: int = 2, threads: int = 4, *
 
     gunicorn's own handling of forwarded headers is off (no peer is trusted for ``X-Forwarded-*``,
     no header makes a request secure): the app's ``PROXY_COUNT`` setting is the one place that
-    decides whom to trust (``web.hosts.trust_proxies``).
+    decides whom to trust (``web.hosts.trust_proxies``). gunicorn's control socket (one fixed path
+    per user, ``~/.gunicorn/gunicorn.ctl``) is off: unused here, and two servers would share it.
     """
     options = {
         "bind": [bind_address(host, port)], "workers": workers, "worker_class": worker_class,
         "timeout": timeout_s, "accesslog": "-" if access_log else None, "loglevel": log_level,
-        "forwarded_allow_ips": "", "secure_scheme_headers": {}, **REQUEST_LIMITS,
+        "forwarded_allow_ips": "", "secure_scheme_headers": {}, "control_socket_disable": True, **REQUEST_LIMITS,
     }
     if worker_class == "gthread":  # (gunicorn would turn sync workers with threads into gthread ones)
         options["threads"] = threads
@@ -63,7 +66,8 @@ class SiteServer(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings or key not in NEWER_OPTIONS:
+                self.cfg.set(key, value)
 
     def load(self):
         from web import create_app
