@@ -42,7 +42,7 @@ print(json.dumps({
 def installed(tmp_path_factory):
     """A folder holding the installed wheel (packages and ``bin/yizhan``)."""
     tmp = tmp_path_factory.mktemp("wheel")
-    source, dist, target = tmp / "source", tmp / "dist", tmp / "site-packages"
+    source, dist, target = tmp / "source", tmp / "dist", tmp / "installed"
     shutil.copytree(ROOT, source, ignore=IGNORED)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
     subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(source)],
