@@ -291,7 +291,7 @@ def test_crs_gcj02_moves_positions_a_few_hundred_metres(client):
 
     wgs = {f["properties"]["id"]: f for f in client.get("/api/stations").get_json()["features"]}
     body = client.get("/api/stations?crs=gcj02").get_json()
-    assert body["crs"] == "gcj02"
+    assert body["coordinate_system"] == "gcj02"
     for feature in body["features"]:
         sid = feature["properties"]["id"]
         lon, lat = feature["geometry"]["coordinates"]
@@ -301,9 +301,31 @@ def test_crs_gcj02_moves_positions_a_few_hundred_metres(client):
         back = gcj02_to_wgs84(lon, lat)
         assert abs(back[0] - lon0) < 1e-6 and abs(back[1] - lat0) < 1e-6
     nearest = client.get("/api/nearest?lat=35.41&lon=116.59&crs=bd09").get_json()
-    assert nearest["crs"] == "bd09" and nearest["query"] == {"lat": 35.41, "lon": 116.59}
+    assert nearest["coordinate_system"] == "bd09" and nearest["query"] == {"lat": 35.41, "lon": 116.59}
     one = client.get("/api/stations/JN-RS-0001?crs=gcj02").get_json()
-    assert one["crs"] == "gcj02" and one["geometry"]["coordinates"] != list(position("JN-RS-0001"))
+    assert one["coordinate_system"] == "gcj02" and one["geometry"]["coordinates"] != list(position("JN-RS-0001"))
+
+
+CRS84 = "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+
+
+@pytest.mark.parametrize("url,crs", [
+    ("/api/stations", "wgs84"), ("/api/stations?crs=gcj02", "gcj02"), ("/api/stations?kind=rest_station&crs=bd09", "bd09"),
+    ("/api/stations/JN-RS-0001", "wgs84"), ("/api/stations/JN-RS-0001?crs=gcj02", "gcj02"),
+    ("/api/nearest?lat=35.41&lon=116.59", "wgs84"), ("/api/nearest?lat=35.41&lon=116.59&crs=gcj02", "gcj02"),
+    ("/api/nearest?lat=35.41&lon=116.59&crs=bd09", "bd09"),
+])
+def test_the_coordinate_system_is_a_header_and_a_member_never_a_geojson_crs_member(client, url, crs):
+    # GDAL and QGIS read a GeoJSON "crs" member as the old CRS object: a string there breaks them.
+    response = client.get(url)
+    body = response.get_json()
+    assert "crs" not in body and all("crs" not in f for f in body.get("features", []))
+    expected = {"wgs84": CRS84, "gcj02": "<urn:yizhan:crs:gcj02>", "bd09": "<urn:yizhan:crs:bd09>"}[crs]
+    assert response.headers["Content-Crs"] == expected
+    if crs == "wgs84":
+        assert "coordinate_system" not in body  # RFC 7946: WGS-84 goes without saying
+    else:
+        assert body["coordinate_system"] == crs
 
 
 # ---- /api/nearest against a brute force ----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``/?county=`` and ``/embed`` through the Flask test client: framing headers, the county fit, 404s.
+"""``/?county=`` and ``/embed`` through the Flask test client: framing headers, the county fit, unknown counties (400).
 
 Expected bounds and outlines come from the fixture boxes (``COUNTY_BOXES``), GCJ-02 from the
 published formula written out in ``test_pages``; never from the code under test.
@@ -104,9 +104,9 @@ def test_county_fit_is_drawn_in_gcj02_on_amap_tiles(app_config):
 
 @pytest.mark.parametrize("path", ["/", "/embed"])
 @pytest.mark.parametrize("value", ["999999", "370800", "北京市", "<script>alert(1)</script>", "9" * 5000, "%00"])
-def test_unknown_county_is_a_404_page_naming_it(client, path, value):
+def test_unknown_county_is_a_400_page_naming_it(client, path, value):
     response = client.get(path, query_string={"county": value})
-    assert response.status_code == 404
+    assert response.status_code == 400  # a bad parameter, as on /api/stations (issue 8)
     assert response.mimetype == "text/html"
     html = response.get_data(as_text=True)
     assert value[:60] in html or value[:60].replace("<", "&lt;").replace(">", "&gt;") in html
@@ -116,7 +116,7 @@ def test_unknown_county_is_a_404_page_naming_it(client, path, value):
 
 def test_unknown_county_is_json_for_json_clients(client):
     response = client.get("/embed?county=999999", headers={"Accept": "application/json"})
-    assert response.status_code == 404
+    assert response.status_code == 400 and response.get_json()["error"]["parameter"] == "county"
     assert "999999" in response.get_json()["error"]["message"]
 
 

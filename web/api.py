@@ -1,7 +1,16 @@
-"""The JSON API under /api: parse (``web.params``) -> ``stations.*`` -> JSON. No domain logic here.
+"""The JSON API under /api: declared parameters (``web.requests``) -> ``stations.*`` -> JSON. No domain logic.
 
-Positions are WGS-84 (lon, lat) unless ``crs=gcj02|bd09`` asks for converted output
-(AMap and Baidu maps); the response then carries ``"crs": "<name>"``.
+Each route declares its query model, answers and documentation with ``api.route``; the OpenAPI
+document (``/api/openapi.json``, ``web.openapi``) is generated from those declarations and the body
+schemas registered here.
+
+Positions are WGS-84 (lon, lat) unless ``crs=gcj02|bd09`` asks for converted output (AMap and Baidu
+maps). Every answer with positions names its coordinate system in a ``Content-Crs`` header, as OGC
+API - Features (Part 2) does: ``<http://www.opengis.net/def/crs/OGC/1.3/CRS84>`` for WGS-84 (longitude
+first). GCJ-02 and BD-09 have no registered CRS URI, so they are named by this site's URNs
+``<urn:yizhan:crs:gcj02>`` and ``<urn:yizhan:crs:bd09>``, and the body says so too in a foreign member
+``"coordinate_system": "gcj02"`` (on the collection, the feature, the nearest answer). Never a member
+named ``crs``: RFC 7946 dropped it and GDAL and QGIS still read the old GeoJSON ``crs`` object.
 Errors are answered by ``web.errors`` as ``{"error": {...}}`` with a 4xx status.
 """
 from __future__ import annotations
@@ -12,19 +21,106 @@ from typing import Any, Callable
 import numpy as np
 from flask import Blueprint, Response, request
 
-from stations.coords import convert
-from stations.model import COORD_DECIMALS
+from stations.coords import CRS_NAMES, convert
+from stations.model import AMENITIES, COORD_DECIMALS, KINDS, STATUSES
 
 from .caching import conditional, etag_of
 from .errors import json_response
-from .limits import current_limits
 from .openapi import build_openapi
-from .params import parse_nearest, parse_station_filters, parse_crs
+from .requests import GEOJSON, Answer, api, error, schema
+from .requests.answers import STATION_FEATURE
+from .requests.queries import MAX_K, NearestQuery, StationQuery, StationsQuery
 from .state import state
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-GEOJSON = "application/geo+json"
+#: ``Content-Crs`` per output coordinate system (see the module doc)
+CONTENT_CRS = {
+    "wgs84": "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>",
+    "gcj02": "<urn:yizhan:crs:gcj02>",
+    "bd09": "<urn:yizhan:crs:bd09>",
+}
+CRS_HEADER = {"Content-Crs": {
+    "description": "The coordinate system of the positions: `<http://www.opengis.net/def/crs/OGC/1.3/CRS84>` "
+                   "(WGS-84, longitude first), or `<urn:yizhan:crs:gcj02>` / `<urn:yizhan:crs:bd09>` (no "
+                   "registered CRS URI exists for them; this site's names).",
+    "schema": {"type": "string", "enum": list(CONTENT_CRS.values())}}}
+COORDINATE_SYSTEM = {"type": "string", "enum": [c for c in CRS_NAMES if c != "wgs84"],
+                     "description": "present when positions are not WGS-84: the system they are in"}
+NO_CRS_MEMBER = {"not": {"required": ["crs"]}}  # never the old GeoJSON crs member
+
+# ---- answer bodies (components.schemas) ------------------------------------------------------------
+
+_HIT = {
+    "id": {"type": "string"},
+    "name": {"type": "string"},
+    "kind": {"type": "string", "enum": list(KINDS)},
+    "lon": {"type": "number", "minimum": -180, "maximum": 180, "description": "longitude (degrees)"},
+    "lat": {"type": "number", "minimum": -90, "maximum": 90, "description": "latitude (degrees)"},
+    "distance_m": {"type": "number", "minimum": 0, "description": "geodesic distance on the WGS-84 ellipsoid, metres"},
+    "county_code": {"type": ["string", "null"], "pattern": r"^\d{6}$"},
+    "status": {"type": "string", "enum": list(STATUSES)},
+    "amenities": {"type": "array", "items": {"type": "string", "enum": list(AMENITIES)}},
+    "opening_hours": {"type": ["string", "null"], "description": "OpenStreetMap opening_hours syntax, Asia/Shanghai time"},
+}
+NEAREST_HIT = schema("NearestHit", {"type": "object", "required": list(_HIT), "additionalProperties": False,
+                                    "properties": _HIT})
+NEAREST_RESPONSE = schema("NearestResponse", {
+    "type": "object",
+    "required": ["query", "results"],
+    "additionalProperties": False,
+    "properties": {
+        "query": {"type": "object", "required": ["lat", "lon"], "additionalProperties": False,
+                  "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
+                  "description": "the position asked about, WGS-84"},
+        "results": {"type": "array", "items": NEAREST_HIT, "maxItems": MAX_K, "description": "nearest first"},
+        "coordinate_system": COORDINATE_SYSTEM,
+    },
+})
+STATION_COLLECTION = schema("StationCollection", {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"const": "FeatureCollection"},
+        "coordinate_system": COORDINATE_SYSTEM,
+        "features": {"type": "array", "items": STATION_FEATURE},
+    },
+    **NO_CRS_MEMBER,
+})
+STATION_FEATURE_OUT = schema("StationFeatureOut", {
+    "description": "A station feature; with `coordinate_system` when positions are not WGS-84.",
+    "allOf": [STATION_FEATURE],
+    "properties": {"coordinate_system": COORDINATE_SYSTEM},
+    **NO_CRS_MEMBER,
+})
+COUNTY_COLLECTION = schema("CountyCollection", {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"const": "FeatureCollection"},
+        "features": {"type": "array", "items": {
+            "type": "object",
+            "required": ["type", "properties", "geometry"],
+            "properties": {
+                "type": {"const": "Feature"},
+                "properties": {
+                    "type": "object",
+                    "required": ["adcode", "name"],
+                    "properties": {
+                        "adcode": {"type": "string", "pattern": r"^\d{6}$"},
+                        "name": {"type": "string"},
+                        "area_km2": {"type": ["number", "null"], "minimum": 0},
+                        "population": {"type": ["integer", "null"], "minimum": 0},
+                    },
+                },
+                "geometry": {"type": "object", "required": ["type", "coordinates"],
+                             "properties": {"type": {"enum": ["Polygon", "MultiPolygon"]},
+                                            "coordinates": {"type": "array"}}},
+            },
+        }},
+    },
+})
+HEALTH = schema("Health", {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}})
 
 
 # ---- helpers ---------------------------------------------------------------------------------
@@ -43,9 +139,12 @@ def _text_and_etag(payload: Any) -> tuple[str, str]:
     return text, etag_of(text)
 
 
-def _conditional(etag: str, build_body: Callable[[], str], mimetype: str) -> Response:
-    """304 when the client has ``etag``; else the body (built lazily) with the ETag."""
-    return conditional(etag, lambda: Response(build_body(), mimetype=mimetype))
+def _conditional(etag: str, build_body: Callable[[], str], mimetype: str, crs: str | None = None) -> Response:
+    """304 when the client has ``etag``; else the body (built lazily) with the ETag (and ``Content-Crs``)."""
+    response = conditional(etag, lambda: Response(build_body(), mimetype=mimetype))
+    if crs is not None:
+        response.headers["Content-Crs"] = CONTENT_CRS[crs]
+    return response
 
 
 def _convert_positions(lons: list[float], lats: list[float], crs: str) -> tuple[list[float], list[float]]:
@@ -58,7 +157,8 @@ def _convert_positions(lons: list[float], lats: list[float], crs: str) -> tuple[
 
 
 def _features_in_crs(collection: dict[str, Any], crs: str) -> dict[str, Any]:
-    """The FeatureCollection with every Point converted to ``crs`` (a new dict; input untouched)."""
+    """The FeatureCollection with every Point converted to ``crs`` and a ``coordinate_system`` member
+    saying so (a new dict; input untouched)."""
     if crs == "wgs84":
         return collection
     features = collection["features"]
@@ -69,80 +169,108 @@ def _features_in_crs(collection: dict[str, Any], crs: str) -> dict[str, Any]:
         {**f, "geometry": {**f["geometry"], "coordinates": [lon, lat]}}
         for f, lon, lat in zip(features, lons, lats)
     ]
-    return {**collection, "crs": crs, "features": converted}
+    return {**collection, "coordinate_system": crs, "features": converted}
 
 
 # ---- routes ----------------------------------------------------------------------------------
 
 @bp.get("/health")
+@api.route(operation_id="health", tags=("meta",), answers={200: Answer("Up.", HEALTH)})
 def health() -> Response:
-    """Liveness: no data access (the benchmark's baseline)."""
+    """Liveness check (touches no data)
+
+    \f The benchmark's baseline: no parameters, no data access.
+    """
     response = json_response({"status": "ok"})
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.get("/nearest")
-def nearest() -> Response:
-    """The k nearest stations to a WGS-84 position; same shape as ``yizhan nearest --json``."""
-    p = parse_nearest(request.args)
-    index = state().nearest_index()
-    hits = index.query(p.lon, p.lat, k=p.k, kind=p.kind, amenities=p.amenities, statuses=p.statuses,
-                       open_at=p.open_at, max_distance_m=p.max_distance_m, open_24_7=p.open_24_7)
+@api.route(query=NearestQuery, operation_id="nearest", tags=("stations",),
+           answers={200: Answer("The nearest stations.", NEAREST_RESPONSE, headers=CRS_HEADER)})
+def nearest(query: NearestQuery) -> Response:
+    """The nearest stations to a position
+
+    Nearest first, by geodesic distance on the WGS-84 ellipsoid. Same JSON as `yizhan nearest --json`.
+    """
+    hits = state().nearest_index().query(
+        query.lon, query.lat, k=query.k, kind=query.kind, amenities=query.amenities, statuses=query.statuses,
+        open_at=query.open_at(), max_distance_m=query.max_distance_m, open_24_7=query.open_24_7)
     results = [hit.to_dict() for hit in hits]
-    payload: dict[str, Any] = {"query": {"lat": p.lat, "lon": p.lon}, "results": results}
-    if p.crs != "wgs84":
-        lons, lats = _convert_positions([r["lon"] for r in results], [r["lat"] for r in results], p.crs)
+    payload: dict[str, Any] = {"query": {"lat": query.lat, "lon": query.lon}, "results": results}
+    if query.crs != "wgs84":
+        lons, lats = _convert_positions([r["lon"] for r in results], [r["lat"] for r in results], query.crs)
         for result, lon, lat in zip(results, lons, lats):
             result["lon"], result["lat"] = lon, lat
-        payload["crs"] = p.crs
+        payload["coordinate_system"] = query.crs
     response = json_response(payload)
     response.headers["Cache-Control"] = "no-store"  # "open now" depends on the clock
+    response.headers["Content-Crs"] = CONTENT_CRS[query.crs]
     return response
 
 
 @bp.get("/stations")
-def stations() -> Response:
-    """Stations as a GeoJSON FeatureCollection, filtered by kind, county, status, amenity, bbox."""
+@api.route(query=StationsQuery, operation_id="listStations", tags=("stations",), conditional=True,
+           answers={200: Answer("The stations.", STATION_COLLECTION, GEOJSON, CRS_HEADER)})
+def stations(query: StationsQuery) -> Response:
+    """Stations as GeoJSON
+
+    A GeoJSON FeatureCollection (RFC 7946) of the stations matching every filter, sorted by id.
+    """
     st = state()
-    filters = parse_station_filters(request.args, st.counties)
     version = st.store.version
     etag = etag_of("stations", version, _canonical_args())
 
     def body() -> str:
-        if filters.is_empty:  # the whole map: serialise once per store version
-            return st.cached(("api.stations", filters.crs),
-                             lambda: _dumps(_features_in_crs(st.store.to_geojson(), filters.crs)))
-        chosen = st.store.query(**filters.store_query())
-        return _dumps(_features_in_crs(st.store.to_geojson(chosen), filters.crs))
+        if query.is_empty:  # the whole map: serialise once per store version
+            return st.cached(("api.stations", query.crs),
+                             lambda: _dumps(_features_in_crs(st.store.to_geojson(), query.crs)))
+        chosen = st.store.query(**query.store_query())
+        return _dumps(_features_in_crs(st.store.to_geojson(chosen), query.crs))
 
-    return _conditional(etag, body, GEOJSON)
+    return _conditional(etag, body, GEOJSON, query.crs)
 
 
 @bp.get("/stations/<station_id>")
-def station(station_id: str) -> Response:
-    """One station as a GeoJSON Feature (404 JSON if there is none with that id)."""
+@api.route(query=StationQuery, operation_id="getStation", tags=("stations",), conditional=True,
+           path_parameters={"station_id": "The station's id, e.g. JN-RS-0001."},
+           path_examples={"station_id": "JN-RS-0001"},
+           answers={200: Answer("The station.", STATION_FEATURE_OUT, GEOJSON, CRS_HEADER),
+                    404: error("No station with that id.")})
+def station(station_id: str, query: StationQuery) -> Response:
+    """One station as a GeoJSON Feature"""
     st = state()
-    crs = parse_crs(request.args)
     feature = st.store.get(station_id).to_feature()  # NotFound -> 404 by web.errors
-    etag = etag_of("station", st.store.version, station_id, crs)
-    if crs != "wgs84":
-        feature = _features_in_crs({"features": [feature]}, crs)["features"][0]
-        feature["crs"] = crs
-    return _conditional(etag, lambda: _dumps(feature), GEOJSON)
+    etag = etag_of("station", st.store.version, station_id, query.crs)
+    if query.crs != "wgs84":
+        feature = _features_in_crs({"features": [feature]}, query.crs)["features"][0]
+        feature["coordinate_system"] = query.crs
+    return _conditional(etag, lambda: _dumps(feature), GEOJSON, query.crs)
 
 
 @bp.get("/counties")
+@api.route(operation_id="listCounties", tags=("stations",), conditional=True,
+           answers={200: Answer("The counties.", COUNTY_COLLECTION, GEOJSON, CRS_HEADER)})
 def counties() -> Response:
-    """County outlines (WGS-84) with adcode, name, area_km2 and population."""
+    """County outlines as GeoJSON
+
+    The county-level divisions (WGS-84) with adcode, name, area_km2 and population.
+    """
     st = state()
     text, etag = st.cached("api.counties", lambda: _text_and_etag(st.counties.to_geojson()))
-    return _conditional(etag, lambda: text, GEOJSON)
+    return _conditional(etag, lambda: text, GEOJSON, "wgs84")
 
 
 @bp.get("/openapi.json")
+@api.route(operation_id="openapi", tags=("meta",), conditional=True,
+           answers={200: Answer("OpenAPI 3.1 document.", {"type": "object", "required": ["openapi", "paths"]})})
 def openapi() -> Response:
-    """The OpenAPI 3.1 description of this API."""
+    """This document
+
+    Generated from the routes' declarations (parameters, answers, bounds) and the running app's
+    counties and settings.
+    """
     st = state()
-    text, etag = st.cached("api.openapi", lambda: _text_and_etag(build_openapi(st.counties, current_limits())))
+    text, etag = st.cached("api.openapi", lambda: _text_and_etag(build_openapi()))
     return _conditional(etag, lambda: text, "application/json")

@@ -3,7 +3,8 @@
 The settings (``RADIUS_STEP_M``, ``COVERAGE_*``, ``RATELIMIT_*``, ``MAX_URL_LENGTH``) are declared,
 documented and checked in ``web.settings``; :class:`Limits` is a typed view of the checked values
 (``current_limits()``). The cheap endpoints (map, list, station pages, ``/api/nearest``,
-``/api/stations``, ...) are never rate limited: only :data:`EXPENSIVE_ENDPOINTS` are.
+``/api/stations``, ...) are never rate limited: only the endpoints whose declared work class is
+(``work=ANALYSIS`` in their ``web.requests`` declaration: :func:`rate_limited_endpoints`).
 """
 from __future__ import annotations
 
@@ -17,9 +18,12 @@ from stations.coverage import RADIUS_RANGE_M
 
 from . import errors
 
-#: The planner's endpoints: an analysis per new set of parameters (the rest of the site is cheap).
-EXPENSIVE_ENDPOINTS = ("planning.planning", "planning.download", "planning.api_coverage",
-                       "planning.api_coverage_gaps")
+
+def rate_limited_endpoints(app: Flask) -> frozenset[str]:
+    """The endpoints declared with a rate-limited work class (the planner's: an analysis per new set of
+    parameters); the rest of the site is cheap."""
+    from .requests import declared_endpoints
+    return frozenset(name for name, declared in declared_endpoints(app).items() if declared.work.rate_limited)
 
 
 @dataclass(frozen=True)
@@ -130,11 +134,11 @@ def _init_rate_limits(app: Flask, lim: Limits) -> None:
                       strategy="fixed-window")
     # Every other endpoint is exempt before any limit is looked up: the limiter's per-request hooks
     # cost /api/health ~185 µs per request without this filter, ~60 µs with it.
-    limiter.request_filter(lambda: request.endpoint not in EXPENSIVE_ENDPOINTS)
+    limited = rate_limited_endpoints(app)
+    limiter.request_filter(lambda: request.endpoint not in limited)
     shared = limiter.shared_limit(lim.rate_limit, scope="coverage", deduct_when=_analysis_started)
-    for endpoint in EXPENSIVE_ENDPOINTS:
-        if endpoint in app.view_functions:
-            app.view_functions[endpoint] = shared(app.view_functions[endpoint])
+    for endpoint in limited:
+        app.view_functions[endpoint] = shared(app.view_functions[endpoint])
     app.extensions["yizhan.limiter"] = limiter
     app.register_error_handler(RateLimitExceeded, _rate_limited)
 

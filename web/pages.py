@@ -1,31 +1,33 @@
 """HTML pages: the map (``/``), the directory (``/list``) and one page per station.
 
-Each view parses its parameters, asks ``stations`` (through ``web.state``) and renders a Jinja
-template; station fields reach the HTML only through autoescaping or ``tojson``.
+Each view declares its parameters in the request layer (``web.requests``: the same models and rules
+as the API, so a bad value is a 400 naming it on a page as in the API), asks ``stations`` (through
+``web.state``) and renders a Jinja template; station fields reach the HTML only through autoescaping
+or ``tojson``.
 """
 from __future__ import annotations
 
 import io
-import json
 import logging
 import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import segno
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
-from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from stations.errors import NotFound, quote_value
 from stations import hours
 from stations.model import AMENITIES, KINDS, STATUSES, Station, phone_parts
 
-from . import assets, i18n, maps
+from . import assets, i18n, maps, templating
+from .requests import pages as page_routes
+from .requests.queries import ListQuery, MapQuery, PositionQuery
 from .state import state
+from .templating import page_json
 
 log = logging.getLogger(__name__)
 
@@ -57,38 +59,13 @@ def map_limits(config) -> tuple[int, int]:
 
 @bp.context_processor
 def _template_globals() -> dict[str, Any]:
-    lang = i18n.get_lang()
-    args = request.args.to_dict(flat=False)
-    args["lang"] = ["en" if lang == "zh" else "zh"]
-    here = url_for(request.endpoint, **(request.view_args or {})) if request.endpoint else "/"
-    return {
-        "lang": lang,
-        "html_lang": i18n.HTML_LANG[lang],
-        "t": lambda key, **kw: i18n.translate(key, lang, **kw),
-        "label": lambda vocab, key: i18n.label(vocab, key, lang),
-        "switch_url": here + "?" + urlencode(args, doseq=True),  # same page, other language
-        "city": current_app.config.get("CITY_NAME", ""),
-        "asset": lambda rel: assets.static_path(rel, current_app.static_url_path or "/static"),
-        "KINDS": KINDS, "STATUSES": STATUSES, "AMENITIES": AMENITIES,
-        "FILTER_AMENITIES": FILTER_AMENITIES,
-    }
+    return {**templating.page_globals(), "FILTER_AMENITIES": FILTER_AMENITIES}
 
 
-@bp.after_request
-def finish_html(response: Response) -> Response:
-    """Remember the language, vary HTML on the cookie, gzip: shared by every page blueprint."""
-    response = i18n.remember_lang(response)
-    if response.mimetype == "text/html":
-        response.vary.add("Cookie")
-    return assets.gzip_response(response)
+bp.after_request(templating.finish_html)
 
 
 # ---- helpers ----------------------------------------------------------------------------------
-
-def page_json(data: Any) -> Markup:
-    """JSON for a ``<script type="application/json">`` block: ``<``, ``>``, ``&``, ``'`` escaped."""
-    return Markup(htmlsafe_json_dumps(data, dumps=json.dumps, ensure_ascii=False, separators=(",", ":")))
-
 
 def now_shanghai() -> datetime:
     return datetime.now(TZ)
@@ -165,58 +142,18 @@ def page_url(endpoint: str, **values: Any) -> str:
     return url_for(endpoint, _external=True, **values)
 
 
-def _float_arg(name: str, low: float, high: float) -> float | None:
-    text = (request.args.get(name) or "").strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        abort(400, f"{name}={quote_value(text)} is not a number; allowed: a WGS-84 {name} from {low:g} to {high:g}")
-    if not math.isfinite(value) or not low <= value <= high:
-        abort(400, f"{name}={quote_value(text)} is out of range; allowed: a WGS-84 {name} from {low:g} to {high:g}")
-    return value
-
-
-def position_arg() -> tuple[float, float] | None:
-    """Optional ``?lat=&lon=`` (WGS-84) as (lon, lat); both or neither."""
-    lat = _float_arg("lat", -90, 90)
-    lon = _float_arg("lon", -180, 180)
-    if (lat is None) != (lon is None):
-        abort(400, "give both lat and lon (WGS-84 degrees), or neither")
-    return None if lat is None else (lon, lat)
-
-
 # ---- the map ----------------------------------------------------------------------------------
-
-def county_arg() -> str | None:
-    """Optional ``?county=``: an adcode (``370883``) or a county's exact name (``邹城市``).
-
-    An unknown county is a 404 page naming it (a link to a county that is not in the data).
-    """
-    text = (request.args.get("county") or "").strip()
-    if not text:
-        return None
-    counties = state().counties
-    if text in counties.codes:
-        return text
-    for code in counties.codes:
-        if counties.name(code) == text:
-            return code
-    known = ", ".join(f"{c} ({counties.name(c)})" for c in counties.codes[:20])
-    more = f" and {len(counties.codes) - 20} more" if len(counties.codes) > 20 else ""
-    abort(404, f"no county {text[:60]!r} in the data; known: {known}{more} (adcode or name)")
-
 
 def _map_summary(stations: list[Station]) -> tuple[int, bool]:
     """(how many stations the map shows, whether any is sample data)."""
     return sum(1 for s in stations if s.status != "closed"), any(s.sample for s in stations)
 
 
-def render_map_page(template: str, embed: bool = False):
-    """The worker map (``/``) or its embeddable twin (``/embed``), optionally fitted to ``?county=``."""
+def render_map_page(template: str, query: MapQuery, embed: bool = False):
+    """The worker map (``/``) or its embeddable twin (``/embed``), optionally fitted to ``?county=``
+    (an adcode such as ``370883`` or a county's exact name; an unknown one is a 400 naming it)."""
     lang = i18n.get_lang()
-    county = county_arg()
+    county = query.county
     st = state()
     config = current_app.config
     crs = maps.display_crs(config)
@@ -266,17 +203,19 @@ def render_map_page(template: str, embed: bool = False):
 
 
 @bp.get("/")
-def index():
-    return render_map_page("index.html")
+@page_routes.route(query=MapQuery)
+def index(query: MapQuery):
+    return render_map_page("index.html", query)
 
 
 @bp.get("/embed")
-def embed():
+@page_routes.route(query=MapQuery)
+def embed(query: MapQuery):
     """The map for an ``<iframe>`` on county and union websites: no top bar, links open a new tab.
 
     Framing is governed by ``EMBED_ALLOWED_ORIGINS`` (``frame-ancestors``, see ``web.security``).
     """
-    return render_map_page("embed.html", embed=True)
+    return render_map_page("embed.html", query, embed=True)
 
 
 # ---- one station ------------------------------------------------------------------------------
@@ -295,10 +234,11 @@ def qr_svg(url: str) -> str:
 
 
 @bp.get("/stations/<station_id>")
-def station(station_id: str):
+@page_routes.route(query=PositionQuery)
+def station(station_id: str, query: PositionQuery):
     lang = i18n.get_lang()
     s = _get_station(station_id)
-    origin = position_arg()
+    origin = query.origin
     at = now_shanghai()
     share_url = page_url("pages.station", station_id=s.id)
     county = ""
@@ -314,6 +254,7 @@ def station(station_id: str):
 
 
 @bp.get("/stations/<station_id>/qr.svg")
+@page_routes.route()
 def station_qr(station_id: str):
     s = _get_station(station_id)
     buf = io.BytesIO()
@@ -335,41 +276,7 @@ class Row:
     distance_m: float | None = None
 
 
-@dataclass(frozen=True)
-class ListFilters:
-    kind: str | None
-    amenities: tuple[str, ...]
-    open_now: bool
-    h24: bool
-    q: str
-
-    @property
-    def active(self) -> bool:
-        return bool(self.kind or self.amenities or self.open_now or self.h24 or self.q)
-
-
-def list_filters() -> ListFilters:
-    kind = request.args.get("kind") or None
-    if kind is not None and kind not in KINDS:
-        abort(400, f"kind={quote_value(kind)} is unknown; allowed: {', '.join(KINDS)}")
-    amenities = []
-    for raw in request.args.getlist("amenity"):
-        for item in raw.split(","):
-            item = item.strip()
-            if not item:
-                continue
-            if item not in AMENITIES:
-                abort(400, f"amenity={quote_value(item)} is unknown; allowed: {', '.join(AMENITIES)}")
-            if item not in amenities:
-                amenities.append(item)
-    yes = ("1", "true", "yes", "on")
-    return ListFilters(kind=kind, amenities=tuple(amenities),
-                       open_now=request.args.get("open_now", "").lower() in yes,
-                       h24=request.args.get("h24", "").lower() in yes,
-                       q=(request.args.get("q") or "").strip()[:100])
-
-
-def matches(row: Row, f: ListFilters) -> bool:
+def matches(row: Row, f: ListQuery) -> bool:
     s = row.station
     if f.kind and s.kind != f.kind:
         return False
@@ -401,9 +308,10 @@ def group_by_county(rows: Iterable[Row]) -> list[tuple[str, list[Row]]]:
 
 
 @bp.get("/list")
-def directory():
-    origin = position_arg()
-    filters = list_filters()
+@page_routes.route(query=ListQuery)
+def directory(query: ListQuery):
+    origin = query.origin
+    filters = query
     st = state()
     names = county_names()
     at = now_shanghai()
@@ -428,5 +336,6 @@ def directory():
 
 
 @bp.get("/favicon.ico")
+@page_routes.route()
 def favicon():
     return current_app.send_static_file("img/icon.svg")

@@ -1,0 +1,99 @@
+"""The planner's interactive map: the folium skeleton (basemap, first fit) and its layers as JSON.
+
+The layers (choropleth, gaps, stations, worst cases, suggested sites) reach the page as data that
+``js/planning-map.js`` draws with ``textContent``: nothing from the store or the county file goes
+through folium, which compiles its output as a template (``web.maps``). Positions are WGS-84 in,
+and in the drawing CRS out (GCJ-02 on AMap tiles, as on the home page: ``web.maps.to_display``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping, shape
+
+from stations.coords import transform_geometry, wgs84_to_gcj02
+from stations.model import Station
+
+from .. import maps
+from .charts import ShareClasses, fmt_number
+from .parameters import CoverageQuery
+from .strings import translate
+
+SUGGESTION_COLOUR = "#d95f02"  # orange: apart from every palette colour
+GAP_HATCH = "url(#yz-gap-hatch)"  # a <pattern> defined in planning.html
+
+
+def _display_geom(geom, crs: str):
+    return transform_geometry(geom, wgs84_to_gcj02) if crs == "gcj02" else geom
+
+
+def _display_point(lon: float, lat: float, crs: str) -> dict[str, float]:
+    """WGS-84 (lon, lat) -> ``{"lat", "lon"}`` in the drawing CRS, for the page script."""
+    x, y = maps.to_display(lon, lat, crs)
+    return {"lat": round(float(y), 6), "lon": round(float(x), 6)}
+
+
+def build_planning_map(p: CoverageQuery, counties, config, static_url: str):
+    """The folium skeleton of the planning map: basemap, fitted to the city or the county (numbers only).
+
+    Its layers are data (:func:`planning_layers`), drawn by ``js/planning-map.js``: nothing from the
+    store or the county file goes through folium, which compiles its output as a template (``web.maps``).
+    """
+    crs = maps.display_crs(config)
+    m = maps.build_map(config, None, static_url)  # basemap and local assets
+    m.options["zoom_snap"] = 0.25  # fit the city snugly into the frame
+    if p.county:
+        minlon, minlat, maxlon, maxlat = counties.geometry(p.county).bounds
+    else:
+        minlon, minlat, maxlon, maxlat = counties.bounds
+    (lon0, lon1), (lat0, lat1) = maps.to_display(np.array([minlon, maxlon]), np.array([minlat, maxlat]), crs)
+    m.fit_bounds([[float(lat0), float(lon0)], [float(lat1), float(lon1)]], padding=(8, 8))  # (lat, lon)
+    return m
+
+
+def planning_layers(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClasses, lang: str, counties,
+                    stations: list[Station], crs: str) -> dict[str, Any]:
+    """The planning map's layers as JSON for ``js/planning-map.js``: choropleth, gaps, stations, worst cases,
+    suggested sites. Positions are in the drawing CRS ``crs`` (GCJ-02 on AMap tiles); texts are plain text
+    that the script shows with ``textContent``. ``stations`` are those the analysis counted."""
+    names = {c["adcode"]: c["name"] for c in data["counties"]}
+    tol_deg = min(p.radius_m / 50, 50.0) / 111_000  # keeps R-circles round, drops sub-pixel detail
+
+    county_features = []
+    for c in data["counties"]:
+        geom = shapely.simplify(counties.geometry(c["adcode"]), 0.0005, preserve_topology=True)
+        geom = shapely.set_precision(_display_geom(geom, crs), 1e-6)
+        county_features.append({"type": "Feature", "geometry": mapping(geom), "properties": {
+            "adcode": c["adcode"], "fill": classes.colour(c["covered_share"]), "name": c["name"],
+            "share": fmt_number(c["covered_share"] * 100, classes.decimals + 1, "%"),
+            "worst": "–" if c["worst_case_m"] is None else translate("km", lang, n=f"{c['worst_case_m'] / 1000:.1f}"),
+            "rest": f"{c['rest_stations']} / {c['target']['rest_stations']['target']}",
+        }})
+
+    gap_features = []
+    for f in gaps["features"]:
+        geom = shapely.simplify(shape(f["geometry"]), tol_deg, preserve_topology=True)
+        geom = shapely.set_precision(_display_geom(geom, crs), 1e-6)
+        if not geom.is_empty:
+            gap_features.append({"type": "Feature", "geometry": mapping(geom),
+                                 "properties": {"adcode": f["properties"]["adcode"]}})
+
+    points = [{**_display_point(s.lon, s.lat, crs), "kind": s.kind, "status": s.status, "name": s.name}
+              for s in stations]
+    worst = [{**_display_point(*c["worst_case_point"], crs),  # worst_case_point is (lon, lat)
+              "tip": translate("worst_tip", lang, county=c["name"], km=f"{c['worst_case_m'] / 1000:.1f}")}
+             for c in data["counties"] if c["worst_case_point"]]
+    suggestions = [{**_display_point(s["lon"], s["lat"], crs), "rank": rank, "radius_m": p.radius_m,
+                    "tip": translate("suggestion_tip", lang, rank=rank, county=names.get(s["county_code"], ""),
+                                     gain=f"{s['gain']:.2f}")}
+                   for rank, s in enumerate(data["suggestions"], start=1)]
+    return {
+        "crs": crs,
+        "style": {"gapFill": GAP_HATCH, "suggestion": SUGGESTION_COLOUR},
+        "labels": {key: translate(f"county_tip_{key}", lang) for key in ("share", "worst", "rest")},
+        "counties": {"type": "FeatureCollection", "features": county_features},
+        "gaps": {"type": "FeatureCollection", "features": gap_features},
+        "stations": points, "worst": worst, "suggestions": suggestions,
+    }

@@ -1,0 +1,176 @@
+"""The query models of the station pages and the station API: one model per endpoint, shared types.
+
+A page and an API endpoint that take the same parameter take it with the same type, so the same bad
+value gets the same 400 on both (``/list?lat=3_5.4`` and ``/api/nearest?lat=3_5.4``). Descriptions
+are the OpenAPI document's; ``{name}`` in one is filled from the running app by ``web.openapi``.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from stations.coords import CRS_NAMES
+from stations.model import AMENITIES, KINDS, STATUSES
+
+from . import fields
+from .fields import TZ, Invalid, vocabulary_doc
+from .layer import QueryModel
+
+MAX_K = 50
+DEFAULT_K = 5
+MAX_DISTANCE_M = 20_040_000.0  # half the equator: no two points on Earth are further apart
+LANGS = ("zh", "en")
+LIST_SEARCH_MAX_CHARS = 100
+
+Latitude = fields.decimal(-90, 90, "a WGS-84 latitude", examples=(35.41,))
+Longitude = fields.decimal(-180, 180, "a WGS-84 longitude", examples=(116.59,))
+Kind = fields.choice(KINDS)
+Status = fields.choice(STATUSES)
+Statuses = fields.choices(STATUSES)
+Amenities = fields.choices(AMENITIES)
+Crs = fields.choice(CRS_NAMES, examples=("gcj02",))
+County = fields.county()
+YesNo = fields.yes_no()
+Lang = fields.preference(LANGS)
+HowMany = fields.whole(1, MAX_K)
+DateTime = fields.date_time()
+DistanceM = fields.decimal(0, MAX_DISTANCE_M, "a distance in metres")
+BBox = fields.bbox()
+SearchText = fields.text(LIST_SEARCH_MAX_CHARS)
+
+KIND_DOC = "Only this kind. " + vocabulary_doc(KINDS)
+AMENITY_DOC = ("Required amenities, all of them: repeat the parameter or separate with commas. "
+               + vocabulary_doc(AMENITIES))
+CRS_DOC = ("Coordinate system of positions in the answer: `wgs84` (GeoJSON, OSM, Tianditu), `gcj02` (AMap/Gaode, "
+           "Tencent) or `bd09` (Baidu). The answer's `Content-Crs` header names it; when not wgs84 the body "
+           "also says so in a `coordinate_system` member (never a GeoJSON `crs` member).")
+COUNTY_DOC = "County: its 6-digit adcode or its exact name ({counties})."
+LANG_DOC = "Language of the page: `zh` (default) or `en`; remembered in a cookie. Anything else is ignored."
+
+
+# ---- the API -------------------------------------------------------------------------------------
+
+class NearestQuery(QueryModel):
+    """``GET /api/nearest``."""
+
+    lat: Latitude = Field(description="Latitude, WGS-84 degrees.")
+    lon: Longitude = Field(description="Longitude, WGS-84 degrees.")
+    k: HowMany = Field(DEFAULT_K, description="How many stations.")
+    kind: Kind = Field(None, description=KIND_DOC)
+    amenity: Amenities = Field((), description=AMENITY_DOC)
+    open_now: YesNo = Field(False, description="Only stations whose opening hours say they are open now "
+                                               "(Asia/Shanghai time).")
+    at: DateTime = Field(None, description="Only stations open at this time (ISO 8601; Asia/Shanghai "
+                                                     "time unless an offset is given). Not together with open_now.")
+    open_24_7: YesNo = Field(False, description="Only stations open around the clock: opening hours that parse and "
+                                                "cover every moment (`24/7`, `Mo-Su 00:00-24:00`, ...). Combines "
+                                                "with open_now and at.")
+    max_distance_m: DistanceM = Field(None, description="Only stations within this many metres (geodesic).")
+    status: Statuses = Field(("open",), description="Statuses to include (repeat or comma-separate); default open "
+                                                    "only. " + vocabulary_doc(STATUSES))
+    crs: Crs = Field("wgs84", description=CRS_DOC)
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _not_with_open_now(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("open_now"):  # open_now is declared (so validated) before at
+            raise Invalid("conflicts with open_now=1", value, "one of open_now=1 or at=..., not both")
+        return value
+
+    @property
+    def amenities(self) -> tuple[str, ...]:
+        return self.amenity
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        return self.status or ("open",)
+
+    def open_at(self, now: datetime | None = None) -> datetime | None:
+        """The moment stations must be open at: ``at``, or ``now`` (default: the clock) with ``open_now``."""
+        if self.open_now:
+            return now if now is not None else datetime.now(TZ)
+        return self.at
+
+
+class StationsQuery(QueryModel):
+    """``GET /api/stations``."""
+
+    kind: Kind = Field(None, description=KIND_DOC)
+    county: County = Field(None, description=COUNTY_DOC)
+    status: Status = Field(None, description="Only this status. " + vocabulary_doc(STATUSES))
+    amenity: Amenities = Field((), description=AMENITY_DOC)
+    bbox: BBox = Field(None, description="minlon,minlat,maxlon,maxlat in WGS-84 degrees (longitude "
+                                                  "first), min <= max.")
+    crs: Crs = Field("wgs84", description=CRS_DOC)
+
+    def store_query(self) -> dict[str, Any]:
+        """Keyword arguments for the store's ``query``."""
+        return {"kind": self.kind, "county": self.county, "status": self.status, "amenity": self.amenity,
+                "bbox": self.bbox}
+
+    @property
+    def is_empty(self) -> bool:
+        """No filter (``crs`` aside): the whole collection."""
+        return not any(self.store_query().values())
+
+
+class StationQuery(QueryModel):
+    """``GET /api/stations/<id>``."""
+
+    crs: Crs = Field("wgs84", description=CRS_DOC)
+
+
+# ---- the pages -----------------------------------------------------------------------------------
+
+class PageQuery(QueryModel):
+    """What every page takes."""
+
+    lang: Lang = Field(None, description=LANG_DOC)
+
+
+class MapQuery(PageQuery):
+    """``/`` and ``/embed``: the map, optionally fitted to one county."""
+
+    county: County = Field(None, description=COUNTY_DOC)
+
+
+class PositionQuery(PageQuery):
+    """A page that may know where the reader is (``/stations/<id>``, ``/list``): both or neither."""
+
+    lat: Latitude = Field(None, description="The reader's latitude, WGS-84 degrees (with lon).")
+    lon: Longitude = Field(None, description="The reader's longitude, WGS-84 degrees (with lat).")
+
+    @model_validator(mode="after")
+    def _both_or_neither(self):
+        if (self.lat is None) != (self.lon is None):
+            given, missing = ("lat", "lon") if self.lon is None else ("lon", "lat")
+            raise Invalid(f"is missing while {given} is given", None,
+                          "both lat and lon (WGS-84 degrees), or neither", parameter=missing)
+        return self
+
+    @property
+    def origin(self) -> tuple[float, float] | None:
+        """(lon, lat) of the reader, or None."""
+        return None if self.lat is None else (self.lon, self.lat)
+
+
+class ListQuery(PositionQuery):
+    """``/list``: the directory, filtered, sorted by distance when a position is given."""
+
+    kind: Kind = Field(None, description=KIND_DOC)
+    amenity: Amenities = Field((), description=AMENITY_DOC)
+    open_now: YesNo = Field(False, description="Only stations open now.")
+    h24: YesNo = Field(False, description="Only stations open around the clock.")
+    q: SearchText = Field("", description="Words that name, address, county, host or "
+                                                                  "id must all contain.")
+
+    @property
+    def amenities(self) -> tuple[str, ...]:
+        return self.amenity
+
+    @property
+    def active(self) -> bool:
+        """Any filter set (the form's box starts open)."""
+        return bool(self.kind or self.amenity or self.open_now or self.h24 or self.q)
