@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from conftest import COUNTY_BOXES
+
 ROOT = Path(__file__).resolve().parent.parent
 POSITION = "lon=116.59"
 
@@ -80,7 +82,7 @@ def test_yes_no_words_in_any_case_are_accepted_everywhere(client, value):
     assert client.get("/api/nearest", query_string={"lat": 35.41, "lon": 116.59, "open_now": value}).status_code == 200
 
 
-UNKNOWN_COUNTY_URLS = ["/", "/embed", "/planning", "/api/stations", "/api/coverage", "/api/coverage/gaps",
+UNKNOWN_COUNTY_URLS = ["/", "/embed", "/list", "/planning", "/api/stations", "/api/coverage", "/api/coverage/gaps",
                        "/planning/download.csv"]
 
 
@@ -175,6 +177,15 @@ def test_every_bad_parameter_is_listed(client):
     assert error["parameter"] == "lat"  # the first one heads the answer
     assert [p["field"] for p in error["problems"]] == ["lat", "lon", "k", "kind"]
     assert all("allowed" in p["allowed"] for p in error["problems"])
+
+
+def test_the_list_filters_by_county(client):
+    from test_pages import list_ids
+
+    html = client.get("/list?county=邹城市").get_data(as_text=True)
+    _, (x0, y0, x1, y1), _ = COUNTY_BOXES["370883"]
+    assert set(list_ids(html)) == {"JN-RS-0007", "JN-RS-0008", "JN-CP-0002"}
+    assert 'value="370883" selected' in html
 
 
 def test_an_unknown_language_is_ignored_not_refused(client):

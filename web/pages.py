@@ -280,6 +280,8 @@ def matches(row: Row, f: ListQuery) -> bool:
     s = row.station
     if f.kind and s.kind != f.kind:
         return False
+    if f.county and s.county_code != f.county:
+        return False
     if f.amenities and not set(f.amenities).issubset(s.amenities):
         return False
     if f.open_now and row.open_now is not True:
@@ -327,7 +329,7 @@ def directory(query: ListQuery):
     rows = [r for r in rows if matches(r, filters)]
     return render_template(
         "list.html", rows=rows, groups=None if origin else group_by_county(rows), origin=origin,
-        filters=filters, total=len(rows), now=at,
+        filters=filters, total=len(rows), now=at, county_options=list(names.items()),
         any_sample=any(r.station.sample for r in rows),
         fmt_distance=format_distance, walk_text=walk_text,
         clear_position_url=url_for("pages.directory", **{k: v for k, v in request.args.to_dict(flat=False).items()

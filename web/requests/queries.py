@@ -160,6 +160,7 @@ class ListQuery(PositionQuery):
     """``/list``: the directory, filtered, sorted by distance when a position is given."""
 
     kind: Kind = Field(None, description=KIND_DOC)
+    county: County = Field(None, description="Only this county. " + COUNTY_DOC)
     amenity: Amenities = Field((), description=AMENITY_DOC)
     open_now: YesNo = Field(False, description="Only stations open now.")
     h24: YesNo = Field(False, description="Only stations open around the clock.")
@@ -173,4 +174,4 @@ class ListQuery(PositionQuery):
     @property
     def active(self) -> bool:
         """Any filter set (the form's box starts open)."""
-        return bool(self.kind or self.amenity or self.open_now or self.h24 or self.q)
+        return bool(self.kind or self.county or self.amenity or self.open_now or self.h24 or self.q)
