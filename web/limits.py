@@ -54,14 +54,6 @@ def limits_of(config) -> Limits:
         max_url_length=config["MAX_URL_LENGTH"])
 
 
-def read_settings(config) -> Limits:
-    """The limits of ``config``, settings missing from it at their defaults (e.g. ``read_settings({})``)."""
-    from collections import ChainMap
-
-    from .settings import defaults
-    return limits_of(ChainMap(dict(config), defaults()))
-
-
 def current_limits() -> Limits:
     return current_app.extensions["yizhan.limits"]
 

@@ -405,11 +405,6 @@ def resolve(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     return Resolved(values, origins, extra)
 
 
-def defaults() -> dict[str, Any]:
-    """The default of every setting whose default is a plain value (not :class:`Derived`)."""
-    return {s.name: _copy(s.default) for s in SETTINGS if not isinstance(s.default, Derived)}
-
-
 def _copy(value: Any) -> Any:
     return list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value
 
