@@ -24,8 +24,9 @@ parameters from the models' JSON Schema, operationId, summary, tags); request pa
 module's own plugin (:class:`_Plugin`), which parses the query string with the empty-value and
 repeat rules, validates with the model in a validation context (:class:`RequestContext`: the running
 app's counties and limits) and raises our error instead of spectree's 422 JSON. Request bodies (the
-next issues' JSON merge patches, GeoJSON features and forms) go through the same plugin: a ``json=``
-or ``form=`` model, errors the same way with the location ``body``.
+next issues' JSON merge patches, GeoJSON features and forms) are meant to go through the same plugin:
+a ``json=`` or ``form=`` model on ``route``, parsed in ``_Plugin.validate`` and refused with the same
+``ParameterError`` (``QueryModel.parameter_error(..., where="body")``); no route takes a body yet.
 """
 from __future__ import annotations
 
