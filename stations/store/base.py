@@ -39,13 +39,13 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from ..errors import Conflict, NotFound, Problem, ValidationError, quote_value
+from ..errors import Conflict, InvalidRecord, NotFound, Problem, ValidationError, quote_value
 from ..model import Station
-from .journal import JournalEntry, new_entry
+from .journal import JournalEntry, collection_by_id, new_entry, new_import_entry
 from .query import Page, StationQuery, check_paging
 from .records import (
     apply_changes, as_feature, check_record_version, feature_version, field_value, id_prefix, next_id,
-    record_version, to_feature_collection, validated,
+    record_version, to_feature_collection, validate_features, validated,
 )
 
 #: entries :meth:`StationStore.history` gives when no ``limit`` is passed
@@ -59,7 +59,12 @@ class StoreTransaction(ABC):
     ends without an exception (data and journal together), and not at all otherwise. While it is
     open no other writer changes the records it reads (a file lock; row locks or a serialisable
     transaction in a database).
+
+    ``committed``: after the block, the journal entries as the backend numbered them (a backend that
+    does not tell leaves it empty).
     """
+
+    committed: tuple[JournalEntry, ...] | list[JournalEntry] = ()
 
     @abstractmethod
     def get(self, station_id: str) -> Station | None:
@@ -244,6 +249,58 @@ class StationStore(ABC):
             tx.journal(new_entry("delete", who, before, None, note=note))
         return before
 
+    def import_changes(self, put: Iterable[Station | Mapping[str, Any]], remove: Iterable[str] = (),
+                       who: str = "", *, expected_store_version: str | None = None,
+                       note: str | None = None) -> JournalEntry | None:
+        """Add or replace the records ``put`` and remove the ids ``remove``, all together: one
+        ``import`` journal entry, revertible as a whole (:meth:`revert`).
+
+        A record without ``properties.id`` gets the next free id of its kind (as :meth:`add`); one
+        with an id replaces the stored record of that id, or is added. Every record is validated
+        first (:class:`InvalidRecord` listing every problem of every record; nothing written); an id
+        to remove that is not stored: :class:`NotFound`. Records equal to the stored ones are not
+        written and not journalled. Returns the journal entry (numbered where the backend says), or
+        ``None`` when nothing changed.
+        """
+        items = [as_feature(item) for item in put]
+        gone = list(dict.fromkeys(remove))
+        with self._transaction(expected_store_version) as tx:
+            assigned: set[str] = set()
+            for feature in items:
+                props = feature["properties"]
+                if not props.get("id"):
+                    prefix = id_prefix(props.get("kind"), tx.first_id())
+                    props["id"] = next_id(prefix, [*tx.ids_with_prefix(prefix), *assigned])
+                    assigned.add(props["id"])
+            stations, problems = validate_features(items, self.counties)
+            if problems:
+                raise InvalidRecord(problems)
+            clash = sorted({s.id for s in stations} & set(gone))
+            if clash:
+                raise InvalidRecord([Problem(sid, "id", sid, "either kept or removed, not both") for sid in clash])
+            before: list[Station] = []
+            after: list[Station] = []
+            for station in stations:
+                station = Station.from_feature(station.to_feature())  # as stored: lon/lat rounded
+                current = tx.get(station.id)
+                if current is not None and current.to_feature() == station.to_feature():
+                    continue
+                if current is not None:
+                    before.append(current)
+                tx.put(station)
+                after.append(station)
+            for sid in gone:
+                current = tx.get(sid)
+                if current is None:
+                    raise NotFound(f"no station with id {quote_value(sid)} to remove")
+                before.append(current)
+                tx.remove(sid)
+            if not before and not after:
+                return None
+            entry = new_import_entry(who, before, after, note=note)
+            tx.journal(entry)
+        return tx.committed[-1] if tx.committed else entry
+
     def revert(self, entry_id: int, who: str = "", *, note: str | None = None) -> Station | None:
         """Undo the change of journal entry ``entry_id``; the undoing is a new entry (``reverts``).
 
@@ -279,6 +336,9 @@ class StationStore(ABC):
                 tx.remove(sid)
                 tx.journal(new_entry("delete", who, current, None, note=note, reverts=entry_id))
                 return None
+            if entry.action == "import":
+                self._revert_import(tx, entry, who, note)
+                return None
             if entry.action == "delete":
                 if current is not None or entry.before is None:
                     raise Conflict(f"cannot revert change {entry_id}: a station with id {sid} exists again")
@@ -288,6 +348,29 @@ class StationStore(ABC):
                 return result
             raise Conflict(f"change {entry_id} ({entry.action}) replaced the whole store and cannot be "
                            "reverted; restore a backup instead")
+
+    def _revert_import(self, tx: StoreTransaction, entry: JournalEntry, who: str, note: str | None) -> None:
+        """Inside a transaction: put back every station of an ``import`` entry as it was before it."""
+        before, after = collection_by_id(entry.before), collection_by_id(entry.after)
+        moved_on = []
+        for sid in entry.changed:
+            current = tx.get(sid)
+            left = after.get(sid)
+            if (current is None) != (left is None) or (
+                    current is not None and record_version(current) != feature_version(left)):
+                moved_on.append(sid)
+        if moved_on:
+            shown = ", ".join(moved_on[:20]) + (f" and {len(moved_on) - 20} more" if len(moved_on) > 20 else "")
+            raise Conflict(f"cannot revert change {entry.id} (an import of {len(entry.changed)} stations): "
+                           f"{shown} changed since; revert the later changes first")
+        restored = [validated(before[sid], self.counties) for sid in entry.changed if sid in before]
+        undone = [tx.get(sid) for sid in entry.changed if sid in after]
+        for sid in entry.changed:
+            if sid in after and sid not in before:
+                tx.remove(sid)
+        for station in restored:
+            tx.put(station)
+        tx.journal(new_import_entry(who, undone, restored, note=note, reverts=entry.id))
 
     @abstractmethod
     def save_all(self, stations: Iterable[Station], who: str = "", members: Mapping[str, Any] | None = None, *,

@@ -219,7 +219,7 @@ class GeoJSONStore(StationStore):
             yield tx
             if tx.changed:
                 self._replace_file(to_feature_collection(tx.stations.values(), **self._members))
-                self._journal.append(tx.entries)
+                tx.committed = self._journal.append(tx.entries)
                 self._read()
 
     def save_all(self, stations: Iterable[Station], who: str = "", members: Mapping[str, Any] | None = None, *,

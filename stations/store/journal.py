@@ -8,13 +8,14 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..model import Station
-from .records import changed_fields, field_value
+from .records import changed_fields, field_value, to_feature_collection
 
-#: what a journal entry records: one station added, changed or deleted, or the whole store replaced
-ACTIONS = ("add", "update", "delete", "replace_all")
+#: what a journal entry records: one station added, changed or deleted, the whole store replaced, or
+#: an import (several stations added, changed and removed together, revertible as a whole)
+ACTIONS = ("add", "update", "delete", "replace_all", "import")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class JournalEntry:
     ``changed``: the names of the fields that differ (``geometry`` for the position, else property
     names). ``note``: free text given with the change (a reason). ``reverts``: the id of the entry
     this change undid, when it is a revert.
+
+    An ``import`` entry changes several stations at once: ``station_id`` is ``None``, ``changed``
+    lists the ids of the stations it added, changed or removed (sorted), and ``before``/``after`` are
+    FeatureCollections of those stations only, as they were before and after (a station added is in
+    ``after`` only, one removed in ``before`` only). :meth:`concerns` tells whether it touched a station.
     """
 
     id: int | None
@@ -44,8 +50,21 @@ class JournalEntry:
     reverts: int | None = None
 
     def changes(self) -> dict[str, tuple[Any, Any]]:
-        """Each changed field: (value before, value after); the position as its GeoJSON geometry."""
+        """Each changed field: (value before, value after); the position as its GeoJSON geometry.
+
+        For an ``import``: each station touched, by id: (its Feature before, its Feature after),
+        ``None`` for a station that did not exist before or does not exist after.
+        """
+        if self.action == "import":
+            before, after = collection_by_id(self.before), collection_by_id(self.after)
+            return {sid: (before.get(sid), after.get(sid)) for sid in self.changed}
         return {f: (field_value(self.before, f), field_value(self.after, f)) for f in self.changed}
+
+    def concerns(self, station_id: str) -> bool:
+        """Whether this change touched the station ``station_id`` (an import: any of its stations)."""
+        if self.action == "import":
+            return station_id in self.changed
+        return self.station_id == station_id
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, in a stable key order (``when`` as ISO 8601 with its offset)."""
@@ -65,7 +84,7 @@ class JournalEntry:
                 note = f"{after['count']} stations"
             before = after = None
         station_id = data.get("station_id")
-        if station_id is None and data.get("action") != "replace_all":
+        if station_id is None and data.get("action") not in ("replace_all", "import"):
             station_id = field_value(after or before, "id")
         changed = data.get("changed")
         when = datetime.fromisoformat(data["when"])
@@ -90,6 +109,25 @@ def new_entry(action: str, who: str, before: Station | None, after: Station | No
                         who=who or default_user(), action=action, station_id=station_id,
                         before=before_f, after=after_f, changed=changed_fields(before_f, after_f),
                         note=note, reverts=reverts)
+
+
+def new_import_entry(who: str, before: Iterable[Station], after: Iterable[Station], *,
+                     note: str | None = None, reverts: int | None = None) -> JournalEntry:
+    """An ``import`` entry (without its id) for a change of several stations made now: ``before`` the
+    stations touched as they were (those changed or removed), ``after`` as they are (added or changed)."""
+    before_fc = to_feature_collection(before)
+    after_fc = to_feature_collection(after)
+    ids = sorted({f["properties"]["id"] for f in before_fc["features"] + after_fc["features"]})
+    return JournalEntry(id=None, when=datetime.now(timezone.utc).replace(microsecond=0),
+                        who=who or default_user(), action="import", station_id=None,
+                        before=before_fc, after=after_fc, changed=tuple(ids), note=note, reverts=reverts)
+
+
+def collection_by_id(collection: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The Features of an ``import`` entry's ``before`` or ``after`` FeatureCollection, by station id."""
+    if not collection:
+        return {}
+    return {f["properties"]["id"]: f for f in collection.get("features") or ()}
 
 
 def default_user() -> str:

@@ -89,7 +89,7 @@ class JsonlJournal:
                limit: int | None) -> list[JournalEntry]:
         """Entries newest first, filtered as :meth:`StationStore.history` describes."""
         chosen = [e for e in self.entries()
-                  if (station_id is None or e.station_id == station_id)
+                  if (station_id is None or e.concerns(station_id))
                   and (since is None or e.when >= since)
                   and (before is None or (e.id is not None and e.id < before))]
         chosen.sort(key=lambda e: e.id or 0, reverse=True)
