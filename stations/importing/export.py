@@ -1,0 +1,141 @@
+"""Stations out to XLSX or CSV with exactly the columns the import reads, and the import template.
+
+An export edited in Excel and imported again changes only what was edited: ids, names and every value
+are written so that the import reads them back as they are stored (vocabulary values as their Chinese
+labels, or keys with ``lang="en"``; amenities joined by ``、``; positions WGS-84 to 7 decimals;
+text cells neutralised against formula injection by ``stations.spreadsheet``, which the import undoes).
+CSV is UTF-8 with a BOM, which Excel opens as UTF-8.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Iterable
+
+from ..model import COORD_DECIMALS, Station
+from ..spreadsheet import append_row, safe_row
+from .rows import EXAMPLE_MARK
+from .vocabulary import BY_FIELD, COLUMNS, allowed_values, vocabulary_labels
+
+FORMATS = ("xlsx", "csv")
+EXPORT_COLUMNS = tuple(c for c in COLUMNS if c.exported)
+SHEET_NAME = {"zh": "驿站", "en": "stations"}
+LIST_SEPARATOR = "、"
+
+
+def headers(lang: str = "zh") -> list[str]:
+    """The export's headers: Chinese (default) or English."""
+    return [c.zh if lang == "zh" else c.en for c in EXPORT_COLUMNS]
+
+
+def _label(vocab: str, key: str | None, lang: str) -> str | None:
+    if key is None:
+        return None
+    return vocabulary_labels(vocab).get(key, {}).get("zh", key) if lang == "zh" else key
+
+
+def row_values(station: Station, counties=None, lang: str = "zh") -> list[Any]:
+    """One station as the export's cells (in :func:`headers` order)."""
+    county = station.county_code
+    if county and counties is not None and county in counties and lang == "zh":
+        county = counties.name(county)
+    values = {
+        "id": station.id, "name": station.name, "kind": _label("kind", station.kind, lang), "county": county,
+        "address": station.address, "lon": round(station.lon, COORD_DECIMALS),
+        "lat": round(station.lat, COORD_DECIMALS), "phone": station.phone, "opening_hours": station.opening_hours,
+        "amenities": (LIST_SEPARATOR if lang == "zh" else ", ").join(
+            _label("amenity", a, lang) for a in station.amenities) or None,
+        "status": _label("status", station.status, lang), "host": station.host, "opened_on": station.opened_on,
+        "last_verified_on": station.last_verified_on, "palace_class": station.palace_class,
+        "floor_area_m2": station.floor_area_m2, "beds": station.beds,
+        "sample": ("是" if station.sample else "否") if lang == "zh" else ("yes" if station.sample else "no"),
+        "source": station.source,
+    }
+    return [values[c.field] for c in EXPORT_COLUMNS]
+
+
+def _xlsx(sheets: list[tuple[str, list[str], list[list[Any]]]], highlight_first_row: bool = False) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    book = Workbook()
+    book.remove(book.active)
+    for number, (title, head, rows) in enumerate(sheets):
+        sheet = book.create_sheet(title)
+        for cell in append_row(sheet, head):
+            cell.font = Font(bold=True)
+        for i, row in enumerate(rows):
+            cells = append_row(sheet, row)
+            if highlight_first_row and number == 0 and i == 0:
+                for cell in cells:
+                    cell.fill = PatternFill("solid", fgColor="FFF2CC")
+        sheet.freeze_panes = "A2"
+        for i, text in enumerate(head, start=1):
+            width = max([len(str(text)) * 2] + [len(str(r[i - 1])) * 1.6 for r in rows[:200]
+                                                 if len(r) >= i and r[i - 1] is not None])
+            sheet.column_dimensions[sheet.cell(1, i).column_letter].width = min(max(width, 8), 60)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _csv(head: list[str], rows: Iterable[list[Any]]) -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(safe_row(head))
+    for row in rows:
+        writer.writerow(safe_row("" if v is None else v for v in row))
+    return text.getvalue().encode("utf-8-sig")
+
+
+def export_stations(stations: Iterable[Station], counties=None, fmt: str = "xlsx", lang: str = "zh") -> bytes:
+    """The stations (sorted by id) as an XLSX workbook or a CSV file (bytes), with the import's columns.
+
+    ``counties`` turns county codes into names (``lang="zh"``); ``lang="en"`` writes English headers and
+    vocabulary keys. Both read back unchanged through ``stations.importing``.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    rows = [row_values(s, counties, lang) for s in sorted(stations, key=lambda s: s.id)]
+    if fmt == "csv":
+        return _csv(headers(lang), rows)
+    return _xlsx([(SHEET_NAME.get(lang, "stations"), headers(lang), rows)])
+
+
+EXAMPLE = {"id": EXAMPLE_MARK, "name": "示例：古槐路爱心驿站", "kind": "户外劳动者驿站", "address": "古槐路18号",
+           "lon": 116.587, "lat": 35.415, "phone": "0537-2345678", "opening_hours": "周一至周五 8:00-18:00",
+           "amenities": "饮用水、卫生间、微波炉", "status": "开放", "host": "济宁市总工会", "opened_on": "2024-05-01",
+           "last_verified_on": "2026-01-15", "sample": "否", "source": "市总工会统计表"}
+
+
+def template(counties=None) -> bytes:
+    """The import template (XLSX): the sheet to fill, headed in Chinese, with one example row marked
+    ``示例`` in the id column (the import skips it), and a sheet of instructions listing the columns and
+    the allowed values from the vocabulary (and the counties, when given)."""
+    example = dict(EXAMPLE)
+    if counties is not None and len(counties):
+        example["county"] = counties.name(counties.codes[0])
+    else:
+        example["county"] = "任城区"
+    head = headers("zh")
+    rows = [[example.get(c.field) for c in EXPORT_COLUMNS]]
+    notes = [
+        ["填写方法", "每行一个站点；第一行是列名，不要改动。编号为“示例”的一行是示例，导入时跳过，可以删除。"],
+        ["坐标", "经度、纬度默认是 WGS-84（GPS、天地图）；从高德、腾讯地图取的坐标是 GCJ-02，从百度地图取的是 BD-09，"
+                 "导入时选择对应坐标系即可自动换算。可写十进制度（116.587）或度分秒（116°35'24\"E）。"],
+        ["没有坐标", "只填地址时，导入会按地址查找坐标；只找到道路或区县一级的，会列在报告中，请补上坐标。"],
+        ["再次导入", "有编号的行更新同一站点；没有编号的行按“名称+区县”对应已有站点，找不到的新增。"
+                     "表中没有的列保持原值；某格留空表示清除该项。"],
+        ["全部或不导入", "任何一行有错误时，整个文件都不导入，报告列出每个问题；也可选择只导入无误的行。"],
+        [],
+        ["列名", "说明"],
+    ]
+    notes += [[c.zh, c.note_zh] for c in EXPORT_COLUMNS]
+    notes += [["经纬度", BY_FIELD["lonlat"].note_zh], [], ["可填的值", ""]]
+    notes += [["类型", allowed_values("kind")], ["状态", allowed_values("status")], ["设施", allowed_values("amenity")]]
+    if counties is not None:
+        notes.append(["区县", "、".join(f"{counties.name(c)} ({c})" for c in counties.codes)])
+    notes += [["开放时间", "全天、24小时、8:00-18:00、8:00-12:00、14:00-18:00、周一至周五 8:00-18:00；周末休息、"
+                          "工作日 8:30-17:30；节假日休息，或 OpenStreetMap 写法（Mo-Fr 08:00-18:00; PH off）"],
+              ["是/否", "是、否"]]
+    return _xlsx([("驿站", head, rows), ("填写说明", ["项目", "说明"], notes)], highlight_first_row=True)
