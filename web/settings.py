@@ -36,6 +36,8 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 #: File names in the instance folder and in the bundled ``geodata`` package.
 STATIONS_FILE = "stations.geojson"
 COUNTIES_FILE = "counties.geojson"
+#: the geocoder's cache in the instance folder (``stations.geocoding.GeocodeCache``)
+GEOCODE_CACHE_FILE = "geocode-cache.sqlite3"
 
 
 class SettingError(ValueError):
@@ -308,6 +310,25 @@ SETTINGS: tuple[Setting, ...] = (
             "who may frame the site (`frame-ancestors`): `*` any site; a list limits it (the site itself stays "
             "allowed); `[]` only the site itself"),
     Setting("CSP_EXTRA", {}, SourceMap(), "directives and sources added to the Content-Security-Policy"),
+    # ---- geocoding (the import's address lookup, the place search; keys stay on the server)
+    Setting("GEOCODER", "auto", Choice("auto", "tianditu", "amap", "baidu", "nominatim", "none"),
+            "who turns addresses into positions (`yizhan import`, the staff's and the map's lookups): `auto` the first "
+            "provider with a key (Tianditu, AMap, Baidu), else Nominatim (OpenStreetMap, no key; 1 request/s)"),
+    Setting("TIANDITU_SERVER_KEY", Derived("the `TIANDITU_KEY`", lambda v: v["TIANDITU_KEY"]), Text(),
+            "Tianditu `tk` of the server type (服务器端) for geocoding; its answers are CGCS2000, used as WGS-84",
+            secret=True),
+    Setting("AMAP_KEY", "", Text(), "AMap (高德) web service key (Web服务) for geocoding; its answers are GCJ-02, "
+            "converted to WGS-84", secret=True),
+    Setting("BAIDU_KEY", "", Text(), "Baidu Maps `ak` for geocoding; its answers are BD-09, converted to WGS-84",
+            secret=True),
+    Setting("GEOCODER_URL", None, Url(example="http://127.0.0.1:8080"),
+            "replaces the geocoder's host (a proxy, a self-hosted Nominatim, a test server)"),
+    Setting("GEOCODER_CACHE_PATH", Derived("`<INSTANCE_PATH>/geocode-cache.sqlite3`",
+                                           lambda v: os.path.join(v["INSTANCE_PATH"], GEOCODE_CACHE_FILE)),
+            FilePath(), "the geocoder's answers, kept on disk (SQLite) so that nothing is asked twice"),
+    Setting("GEOCODER_MIN_DELAY_S", 1.0, Number(0, 60), "seconds between two requests to the geocoder (politeness; "
+            "Nominatim's policy asks for 1)"),
+    Setting("GEOCODER_TIMEOUT_S", 10.0, Number(0.5, 120), "seconds to wait for one geocoder answer"),
     # ---- hosts and requests
     Setting("PUBLIC_URL", None, Url(),
             "the site's public base URL, used in share links and QR codes; its host is always trusted "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass
-from functools import partial
 from typing import Any
 
 from geopy.exc import (
