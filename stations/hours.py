@@ -24,11 +24,13 @@ from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property, lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
 from .errors import Problem, ValidationError
+from .i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -358,41 +360,44 @@ class OpeningHours:
         return None
 
     def describe(self, lang: str = "zh") -> str:
-        """Hours for display, e.g. ``周一至周五 08:00-18:00；法定节假日 休息``; ``lang``: zh or en."""
-        if lang not in _WORDS:
-            raise ValueError(f"lang must be one of {sorted(_WORDS)}, got {lang!r}")
-        w = _WORDS[lang]
-        return "".join((w["add_sep"] if r.additional else w["rule_sep"]) * (i > 0) + _describe(r, w)
+        """Hours for display, e.g. ``周一至周五 08:00-18:00；法定节假日 休息``; ``lang``: zh or en.
+
+        The words come from the catalogue (``hours.*`` keys, ``stations.i18n``)."""
+        w = _words(lang)
+        return "".join((w["additional_sep"] if r.additional else w["rule_sep"]) * (i > 0) + _describe(r, w)
                        for i, r in enumerate(self.rules))
 
 
-_WORDS = {
-    "zh": {"days": ("周一", "周二", "周三", "周四", "周五", "周六", "周日"), "to": "至", "list": "、",
-           "months": tuple(f"{m}月" for m in range(1, 13)), "PH": "法定节假日", "every": "每天",
-           "all_day": "全天", "off": "休息", "24/7": "全天24小时开放", "spill": "{}-次日{}",
-           "rule_sep": "；", "add_sep": "，"},
-    "en": {"days": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "to": "-", "list": ", ",
-           "months": MONTHS, "PH": "public holidays", "every": "daily", "all_day": "all day",
-           "off": "closed", "24/7": "open 24/7", "spill": "{}-{} (next day)",
-           "rule_sep": "; ", "add_sep": ", "},
-}
+# The catalogue's keys ``hours.<word>`` for describing hours, beside ``hours.<day>`` and ``hours.<month>``.
+WORD_KEYS = ("PH", "list_sep", "every_day", "all_day", "off", "24_7", "rule_sep", "additional_sep", "range",
+             "past_midnight")
+
+
+@lru_cache(maxsize=None)
+def _words(lang: str) -> dict[str, Any]:
+    """The catalogue's words for describing hours in ``lang``: day and month names, separators."""
+    words: dict[str, Any] = {key: gettext(f"hours.{key}", lang) for key in WORD_KEYS}
+    words["days"] = tuple(gettext(f"hours.{d}", lang) for d in WEEKDAYS)
+    words["months"] = tuple(gettext(f"hours.{m}", lang) for m in MONTHS)
+    return words
 
 
 def _describe(rule: _Rule, w: dict) -> str:
     def names(items: tuple, table: tuple, base: int) -> str:
-        return w["list"].join(w["PH"] if p == "PH" else table[p[0] - base] if p[0] == p[1]
-                              else f"{table[p[0] - base]}{w['to']}{table[p[1] - base]}" for p in items)
+        return w["list_sep"].join(w["PH"] if p == "PH" else table[p[0] - base] if p[0] == p[1]
+                                  else w["range"].format(first=table[p[0] - base], last=table[p[1] - base])
+                                  for p in items)
 
     def hhmm(minute: int) -> str:
         return f"{minute // 60 % 24:02d}:{minute % 60:02d}" if minute != DAY_MIN else "24:00"
 
-    words = [w["24/7"]] if rule.always else []
+    words = [w["24_7"]] if rule.always else []
     words += [names(rule.months, w["months"], 1)] if rule.months else []
     words += [names(rule.days, w["days"], 0)] if rule.days else []
-    words += [] if rule.always or rule.months or rule.days else [w["every"]]
+    words += [] if rule.always or rule.months or rule.days else [w["every_day"]]
     if rule.timed:
         words.append(",".join(f"{hhmm(s)}-{hhmm(e)}" if e <= DAY_MIN else
-                              w["spill"].format(hhmm(s), hhmm(e)) for s, e in rule.spans))
+                              w["past_midnight"].format(start=hhmm(s), end=hhmm(e)) for s, e in rule.spans))
     elif not (rule.closed or rule.always):
         words.append(w["all_day"])
     return " ".join(words + ([w["off"]] if rule.closed else []))

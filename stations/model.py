@@ -7,42 +7,37 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
-# kind -> labels and id prefix. Add a kind here (and nowhere else) to extend the vocabulary.
+# The vocabulary's keys, and what is not language. Their labels, in Chinese and English, are in the
+# catalogue (``stations/locale``, ``kind.rest_station``...), read by ``stations.i18n.label``.
+# Add a key here and its label to both catalogues to extend the vocabulary.
+
+# kind -> id prefix
 KINDS: dict[str, dict[str, str]] = {
-    "rest_station": {"zh": "户外劳动者驿站", "en": "Outdoor workers' rest station", "prefix": "RS"},
-    "cultural_palace": {"zh": "工人文化宫", "en": "Workers' cultural palace", "prefix": "CP"},
-    "convalescence_base": {
-        "zh": "劳模(职工)疗休养基地",
-        "en": "Convalescence base for model workers",
-        "prefix": "CB",
-    },
+    "rest_station": {"prefix": "RS"},
+    "cultural_palace": {"prefix": "CP"},
+    "convalescence_base": {"prefix": "CB"},
 }
 
+# amenity -> pictogram (a character; the pages draw the SVG symbol of the same name)
 AMENITIES: dict[str, dict[str, str]] = {
-    "drinking_water": {"zh": "饮用水", "en": "Drinking water", "icon": "💧"},
-    "hot_water": {"zh": "热水", "en": "Hot water", "icon": "♨"},
-    "seating": {"zh": "座椅", "en": "Seating", "icon": "🪑"},
-    "toilet": {"zh": "卫生间", "en": "Toilet", "icon": "🚻"},
-    "microwave": {"zh": "微波炉", "en": "Microwave", "icon": "🍱"},
-    "refrigerator": {"zh": "冰箱", "en": "Refrigerator", "icon": "🧊"},
-    "phone_charging": {"zh": "手机充电", "en": "Phone charging", "icon": "🔌"},
-    "ebike_charging": {"zh": "电动车充电", "en": "E-bike charging", "icon": "🛵"},
-    "first_aid_kit": {"zh": "急救药箱", "en": "First-aid kit", "icon": "⛑"},
-    "air_conditioning": {"zh": "空调", "en": "Air conditioning", "icon": "❄"},
-    "heating": {"zh": "取暖", "en": "Heating", "icon": "🔥"},
-    "reading_corner": {"zh": "阅读角", "en": "Reading corner", "icon": "📚"},
-    "wifi": {"zh": "无线网络", "en": "Wi-Fi", "icon": "📶"},
-    "umbrella": {"zh": "爱心雨伞", "en": "Umbrella", "icon": "☂"},
-    "repair_kit": {"zh": "维修工具", "en": "Repair kit", "icon": "🔧"},
+    "drinking_water": {"icon": "💧"},
+    "hot_water": {"icon": "♨"},
+    "seating": {"icon": "🪑"},
+    "toilet": {"icon": "🚻"},
+    "microwave": {"icon": "🍱"},
+    "refrigerator": {"icon": "🧊"},
+    "phone_charging": {"icon": "🔌"},
+    "ebike_charging": {"icon": "🛵"},
+    "first_aid_kit": {"icon": "⛑"},
+    "air_conditioning": {"icon": "❄"},
+    "heating": {"icon": "🔥"},
+    "reading_corner": {"icon": "📚"},
+    "wifi": {"icon": "📶"},
+    "umbrella": {"icon": "☂"},
+    "repair_kit": {"icon": "🔧"},
 }
 
-STATUSES: dict[str, dict[str, str]] = {
-    "open": {"zh": "开放", "en": "Open"},
-    "temporarily_closed": {"zh": "暂停开放", "en": "Temporarily closed"},
-    "under_construction": {"zh": "在建", "en": "Under construction"},
-    "planned": {"zh": "规划中", "en": "Planned"},
-    "closed": {"zh": "已关闭", "en": "Closed"},
-}
+STATUSES: tuple[str, ...] = ("open", "temporarily_closed", "under_construction", "planned", "closed")
 
 PALACE_CLASSES = (1, 2, 3)
 
@@ -128,7 +123,3 @@ class Station:
             },
             "properties": self.to_properties(),
         }
-
-    @property
-    def kind_zh(self) -> str:
-        return KINDS.get(self.kind, {}).get("zh", self.kind)

@@ -11,31 +11,18 @@ import csv
 import io
 from typing import Any
 
+from .i18n import gettext
 from .spreadsheet import append_row, safe_row
 
-# (key, Chinese header, English header); values come from CoverageResult.to_dict() rows.
-COLUMNS = [
-    ("adcode", "行政区划代码", "adcode"),
-    ("name", "县市区", "county"),
-    ("stations", "站点总数", "sites"),
-    ("rest_stations", "驿站数", "rest stations"),
-    ("area_km2", "面积(km²)", "area (km²)"),
-    ("population", "常住人口", "population"),
-    ("rest_per_100km2", "每百平方公里驿站", "rest stations per 100 km²"),
-    ("rest_per_100k_residents", "每十万人驿站", "rest stations per 100k residents"),
-    ("covered_share_pct", "覆盖率(%)", "covered share (%)"),
-    ("worst_case_km", "最远距离(km)", "worst case (km)"),
-    ("rest_target", "驿站目标", "rest station target"),
-    ("rest_progress_pct", "目标完成(%)", "target progress (%)"),
-    ("bases", "疗休养基地", "convalescence bases"),
-    ("covered_share_after_pct", "新增后覆盖率(%)", "covered after new sites (%)"),
-]
-CITY_LABEL = {"zh": "全市合计", "en": "City total"}
-SUGGESTION_HEADERS = {
-    "zh": ["序号", "经度(WGS-84)", "纬度(WGS-84)", "行政区划代码", "县市区", "新增覆盖"],
-    "en": ["rank", "lon (WGS-84)", "lat (WGS-84)", "adcode", "county", "gain"],
-}
-GAIN_UNITS = {"km2": {"zh": "km²", "en": "km²"}, "weight": {"zh": "需求权重", "en": "demand weight"}}
+# Column keys; values come from CoverageResult.to_dict() rows, headers from the catalogue
+# (``report.col.<key>``, ``stations.i18n``).
+COLUMNS = (
+    "adcode", "name", "stations", "rest_stations", "area_km2", "population", "rest_per_100km2",
+    "rest_per_100k_residents", "covered_share_pct", "worst_case_km", "rest_target", "rest_progress_pct",
+    "bases", "covered_share_after_pct",
+)
+SUGGESTION_COLUMNS = ("rank", "lon", "lat", "adcode", "county", "gain")  # headers: ``report.sug.<key>``
+GAIN_UNITS = ("km2", "weight")  # ``report.unit.<unit>``
 
 
 def _pct(value: Any) -> float | None:
@@ -51,7 +38,7 @@ def table_rows(result: dict[str, Any], include_city: bool = True, lang: str = "z
     rows = []
     entries = list(result["counties"])
     if include_city:
-        city = dict(result["city"], adcode="", name=CITY_LABEL.get(lang, CITY_LABEL["zh"]))
+        city = dict(result["city"], adcode="", name=gettext("report.city_total", lang))
         entries.append(city)
     for c in entries:
         target = c.get("target") or {}
@@ -71,8 +58,13 @@ def table_rows(result: dict[str, Any], include_city: bool = True, lang: str = "z
     return rows
 
 
+def column_label(key: str, lang: str = "zh") -> str:
+    """The header of column ``key`` in ``lang``."""
+    return gettext(f"report.col.{key}", lang)
+
+
 def headers(lang: str = "zh") -> list[str]:
-    return [zh if lang == "zh" else en for _, zh, en in COLUMNS]
+    return [column_label(key, lang) for key in COLUMNS]
 
 
 def to_csv(result: dict[str, Any], lang: str = "zh") -> bytes:
@@ -81,19 +73,17 @@ def to_csv(result: dict[str, Any], lang: str = "zh") -> bytes:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(safe_row(headers(lang)))
     for row in table_rows(result, lang=lang):
-        writer.writerow(safe_row("" if row[key] is None else row[key] for key, _, _ in COLUMNS))
+        writer.writerow(safe_row("" if row[key] is None else row[key] for key in COLUMNS))
     return out.getvalue().encode("utf-8-sig")
 
 
 def describe(result: dict[str, Any], lang: str = "zh") -> str:
     """One line stating what was analysed: radius, stations counted, new sites."""
-    radius = f"{result['radius_m']:.10g}"
+    counted = (gettext("report.counted.planned", lang) if result.get("include_planned")
+               else gettext("report.counted.open", lang))
+    text = gettext("report.describe", lang, radius=f"{result['radius_m']:.10g}", counted=counted)
     n = len(result.get("suggestions") or [])
-    if lang == "zh":
-        text = f"服务半径 {radius} 米；计入{'已开放、在建和规划' if result.get('include_planned') else '已开放'}的驿站"
-        return text + (f"；建议新增 {n} 处" if n else "")
-    text = f"radius {radius} m; {'open, under construction and planned' if result.get('include_planned') else 'open'} stations"
-    return text + (f"; {n} suggested new sites" if n else "")
+    return text + (gettext("report.describe_suggested", lang, n=n) if n else "")
 
 
 def to_xlsx(result: dict[str, Any], lang: str = "zh") -> bytes:
@@ -103,26 +93,26 @@ def to_xlsx(result: dict[str, Any], lang: str = "zh") -> bytes:
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "覆盖分析" if lang == "zh" else "coverage"
+    ws.title = gettext("report.sheet.coverage", lang)
     append_row(ws, [describe(result, lang)])
     for cell in append_row(ws, headers(lang)):
         cell.font = Font(bold=True)
     rows = table_rows(result, lang=lang)
     for row in rows:
-        append_row(ws, [row[key] for key, _, _ in COLUMNS])
+        append_row(ws, [row[key] for key in COLUMNS])
     for cell in ws[ws.max_row]:  # the city total
         cell.font = Font(bold=True)
     ws.freeze_panes = "C3"
     ws.auto_filter.ref = f"A2:{ws.cell(row=2, column=len(COLUMNS)).column_letter}{ws.max_row - 1}"
-    for i, (_, zh, en) in enumerate(COLUMNS, start=1):
+    for i, key in enumerate(COLUMNS, start=1):  # the same widths in both languages
+        zh, en = column_label(key, "zh"), column_label(key, "en")
         ws.column_dimensions[ws.cell(row=2, column=i).column_letter].width = max(10, len(zh) * 2, len(en) // 2)
 
     names = {c["adcode"]: c["name"] for c in result["counties"]}
-    unit = GAIN_UNITS.get((result.get("siting") or {}).get("gain_unit", "km2"), GAIN_UNITS["km2"])[
-        "zh" if lang == "zh" else "en"]
-    sug = wb.create_sheet("建议新站点" if lang == "zh" else "suggested sites")
-    head = list(SUGGESTION_HEADERS["zh" if lang == "zh" else "en"])
-    head[-1] = f"{head[-1]}({unit})" if lang == "zh" else f"{head[-1]} ({unit})"
+    unit = (result.get("siting") or {}).get("gain_unit", "km2")
+    unit_label = gettext(f"report.unit.{unit if unit in GAIN_UNITS else 'km2'}", lang)
+    sug = wb.create_sheet(gettext("report.sheet.suggestions", lang))
+    head = [gettext(f"report.sug.{key}", lang, unit=unit_label) for key in SUGGESTION_COLUMNS]
     for cell in append_row(sug, head):
         cell.font = Font(bold=True)
     for i, s in enumerate(result.get("suggestions") or [], start=1):
@@ -159,7 +149,7 @@ def to_text_table(result: dict[str, Any], lang: str = "zh") -> str:
     """A plain-text table for the terminal."""
     keys = ["adcode", "name", "rest_stations", "area_km2", "rest_per_100km2", "covered_share_pct",
             "worst_case_km", "rest_target", "rest_progress_pct", "covered_share_after_pct"]
-    labels = {k: (zh if lang == "zh" else en) for k, zh, en in COLUMNS}
+    labels = {k: column_label(k, lang) for k in keys}
     rows = table_rows(result, lang=lang)
     cells = [[labels[k] for k in keys]] + [["" if r[k] is None else str(r[k]) for k in keys] for r in rows]
 

@@ -94,7 +94,7 @@ def test_numbers_stay_numbers_even_negative_ones(client):
 
     data = client.get("/api/coverage").get_json()
     data["counties"][0]["area_km2"] = -3.5
-    column = [key for key, _, _ in report.COLUMNS].index("area_km2")
+    column = report.COLUMNS.index("area_km2")
     rows = list(csv.reader(io.StringIO(report.to_csv(data).decode("utf-8-sig"))))
     assert rows[1][column] == "-3.5"
     cell = openpyxl.load_workbook(io.BytesIO(report.to_xlsx(data))).worksheets[0].cell(row=3, column=column + 1)

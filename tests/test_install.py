@@ -66,6 +66,8 @@ def test_the_wheel_holds_the_bundled_data(installed):
         assert (installed / "geodata" / name).is_file(), name
     assert (installed / "yizhan" / "cli.py").is_file() and (installed / "web" / "templates").is_dir()
     assert not (installed / "stations" / "cli.py").exists()
+    for lang in ("zh", "en"):  # the string catalogue, read as a package resource
+        assert (installed / "stations" / "locale" / lang / "LC_MESSAGES" / "messages.po").is_file(), lang
 
 
 @pytest.mark.slow

@@ -24,8 +24,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .state import init_state
     init_state(app)
 
-    from . import api, background, hosts, limits, pages, planning, errors, security
+    from . import api, background, hosts, i18n, limits, pages, planning, errors, security
     hosts.register(app)  # first request hook: no other code sees an untrusted Host; ProxyFix (PROXY_COUNT)
+    i18n.register(app)  # Flask-Babel: the language choice and the catalogue (stations/locale)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(planning.bp)

@@ -24,6 +24,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from stations.errors import NotFound, StoredDataError, ValidationError, YizhanError, shorten
 
+from . import i18n
+
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api"
@@ -56,7 +58,8 @@ def _render(status: int, title: str, message: str, extra: dict[str, Any] | None 
         response = json_response(error_payload(status, message, **extra), status)
     else:
         try:
-            html = render_template("error.html", status=status, title=title, message=message, **extra)
+            html = render_template("error.html", status=status, title=title, message=message, both=i18n.both,
+                                   **extra)
         except Exception:  # a broken template must not hide the original error
             log.exception("error.html failed to render")
             html = (f"<!doctype html><meta charset=utf-8><title>{status} {escape(title)}</title>"

@@ -6,7 +6,7 @@ borrowing another blueprint's.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, current_app, request, url_for
@@ -18,9 +18,9 @@ from stations.model import AMENITIES, KINDS, STATUSES
 from . import assets, i18n
 
 
-def page_globals(translate: Callable[..., str] = i18n.translate) -> dict[str, Any]:
-    """``lang``, ``t()`` (``translate`` in this request's language), ``label()``, the language switch
-    (same page, same parameters, other language), the city, ``asset()`` and the vocabularies."""
+def page_globals() -> dict[str, Any]:
+    """``lang``, ``t()`` (the catalogue's strings in this request's language), ``label()``, the language
+    switch (same page, same parameters, other language), the city, ``asset()`` and the vocabularies."""
     lang = i18n.get_lang()
     args = request.args.to_dict(flat=False)
     args["lang"] = ["en" if lang == "zh" else "zh"]
@@ -28,7 +28,7 @@ def page_globals(translate: Callable[..., str] = i18n.translate) -> dict[str, An
     return {
         "lang": lang,
         "html_lang": i18n.HTML_LANG[lang],
-        "t": lambda key, **kw: translate(key, lang, **kw),
+        "t": lambda key, **kw: i18n.translate(key, lang, **kw),
         "label": lambda vocab, key: i18n.label(vocab, key, lang),
         "switch_url": here + "?" + urlencode(args, doseq=True),  # same page, other language
         "city": current_app.config.get("CITY_NAME", ""),

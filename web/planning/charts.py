@@ -18,8 +18,8 @@ from shapely.geometry import shape
 from stations import report
 from stations.model import Station
 
+from ..i18n import translate
 from .parameters import CoverageQuery
-from .strings import translate
 
 # ColorBrewer YlGnBu, 5 classes (colour-blind safe, prints in grey): low coverage light, high dark.
 PALETTE = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
@@ -87,10 +87,10 @@ COLUMN_FORMAT = {
 
 def table_columns(lang: str, with_after: bool) -> list[dict[str, Any]]:
     cols = []
-    for key, zh, en in report.COLUMNS:
+    for key in report.COLUMNS:
         if key == "adcode" or (key == "covered_share_after_pct" and not with_after):
             continue
-        cols.append({"key": key, "label": zh if lang == "zh" else en,
+        cols.append({"key": key, "label": report.column_label(key, lang),
                      "type": "text" if key == "name" else "number", "decimals": COLUMN_FORMAT.get(key, 0)})
     return cols
 
@@ -173,8 +173,10 @@ def svg_map(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClasses, lan
     return {"width": width, "height": height, "full_height": legend_y + 24 * 4 + 4, "legend_y": legend_y,
             "counties": shapes, "gaps": gap_paths, "stations": markers, "worst": worst,
             "suggestions": suggestions, "legend": classes.legend(),
-            "labels": {key: translate(f"legend_{key}", lang) for key in
-                       ("share", "gap", "station", "other", "worst", "suggestion", "breaks")},
+            "labels": {"share": translate("legend_share", lang), "gap": translate("legend_gap", lang),
+                       "station": translate("legend_station", lang), "other": translate("legend_other", lang),
+                       "worst": translate("legend_worst", lang), "suggestion": translate("legend_suggestion", lang),
+                       "breaks": translate("legend_breaks", lang)},
             "title": translate("map_title", lang, r=fmt_radius(p.radius_m, lang))}
 
 

@@ -17,9 +17,9 @@ from stations.coords import transform_geometry, wgs84_to_gcj02
 from stations.model import Station
 
 from .. import maps
+from ..i18n import translate
 from .charts import ShareClasses, fmt_number
 from .parameters import CoverageQuery
-from .strings import translate
 
 SUGGESTION_COLOUR = "#d95f02"  # orange: apart from every palette colour
 GAP_HATCH = "url(#yz-gap-hatch)"  # a <pattern> defined in planning.html
@@ -92,7 +92,8 @@ def planning_layers(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClas
     return {
         "crs": crs,
         "style": {"gapFill": GAP_HATCH, "suggestion": SUGGESTION_COLOUR},
-        "labels": {key: translate(f"county_tip_{key}", lang) for key in ("share", "worst", "rest")},
+        "labels": {"share": translate("county_tip_share", lang), "worst": translate("county_tip_worst", lang),
+                   "rest": translate("county_tip_rest", lang)},
         "counties": {"type": "FeatureCollection", "features": county_features},
         "gaps": {"type": "FeatureCollection", "features": gap_features},
         "stations": points, "worst": worst, "suggestions": suggestions,

@@ -31,7 +31,6 @@ from .charts import ShareClasses, bar_chart, fmt_number, fmt_radius, key_figures
 from .map import build_planning_map, planning_layers
 from .parameters import RADIUS_PRESETS_M, CoverageQuery, GapsQuery, PlanningQuery
 from .schemas import COVERAGE, COVERAGE_GAPS
-from .strings import translate
 
 bp = Blueprint("planning", __name__)
 
@@ -45,7 +44,7 @@ FORMATS = {
 
 @bp.context_processor
 def _template_globals() -> dict[str, Any]:
-    return templating.page_globals(translate)  # the site's globals, with this page's strings first
+    return templating.page_globals()
 
 
 bp.after_request(templating.finish_html)

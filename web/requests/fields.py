@@ -23,12 +23,13 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from typing import Annotated, Any, Callable, Iterable, Mapping, Optional
+from typing import Annotated, Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, ValidationInfo, WithJsonSchema
 
 from stations.errors import Problem, ValidationError, quote_value
+from stations.i18n import vocabulary_labels
 
 TZ = ZoneInfo("Asia/Shanghai")
 #: ASCII only: ``\d`` would also match full-width and other Unicode digits, which ``float()`` accepts
@@ -200,9 +201,10 @@ def yes_no() -> Any:
     return _param(bool, parse, schema, YES_NO_TEXT)
 
 
-def vocabulary_doc(vocabulary: Mapping[str, Mapping[str, str]]) -> str:
-    """``key`` English (Chinese) for each entry of a vocabulary, for a parameter's description."""
-    return "; ".join(f"`{k}` {v.get('en', '')} ({v.get('zh', '')})" for k, v in vocabulary.items())
+def vocabulary_doc(vocab: str) -> str:
+    """``key`` English (Chinese) for each entry of a vocabulary (``kind``, ``amenity``, ``status``), for a
+    parameter's description; the labels are the catalogue's (``stations.i18n``)."""
+    return "; ".join(f"`{k}` {v['en']} ({v['zh']})" for k, v in vocabulary_labels(vocab).items())
 
 
 def _choices_text(choices: Iterable[str]) -> str:

@@ -40,9 +40,9 @@ DistanceM = fields.decimal(0, MAX_DISTANCE_M, "a distance in metres")
 BBox = fields.bbox()
 SearchText = fields.text(LIST_SEARCH_MAX_CHARS)
 
-KIND_DOC = "Only this kind. " + vocabulary_doc(KINDS)
+KIND_DOC = "Only this kind. " + vocabulary_doc("kind")
 AMENITY_DOC = ("Required amenities, all of them: repeat the parameter or separate with commas. "
-               + vocabulary_doc(AMENITIES))
+               + vocabulary_doc("amenity"))
 CRS_DOC = ("Coordinate system of positions in the answer: `wgs84` (GeoJSON, OSM, Tianditu), `gcj02` (AMap/Gaode, "
            "Tencent) or `bd09` (Baidu). The answer's `Content-Crs` header names it; when not wgs84 the body "
            "also says so in a `coordinate_system` member (never a GeoJSON `crs` member).")
@@ -69,7 +69,7 @@ class NearestQuery(QueryModel):
                                                 "with open_now and at.")
     max_distance_m: DistanceM = Field(None, description="Only stations within this many metres (geodesic).")
     status: Statuses = Field(("open",), description="Statuses to include (repeat or comma-separate); default open "
-                                                    "only. " + vocabulary_doc(STATUSES))
+                                                    "only. " + vocabulary_doc("status"))
     crs: Crs = Field("wgs84", description=CRS_DOC)
 
     @field_validator("at", mode="before")
@@ -99,7 +99,7 @@ class StationsQuery(QueryModel):
 
     kind: Kind = Field(None, description=KIND_DOC)
     county: County = Field(None, description=COUNTY_DOC)
-    status: Status = Field(None, description="Only this status. " + vocabulary_doc(STATUSES))
+    status: Status = Field(None, description="Only this status. " + vocabulary_doc("status"))
     amenity: Amenities = Field((), description=AMENITY_DOC)
     bbox: BBox = Field(None, description="minlon,minlat,maxlon,maxlat in WGS-84 degrees (longitude "
                                                   "first), min <= max.")
