@@ -1,4 +1,4 @@
-"""The ``yizhan`` command line: nearest, validate, sample, build-geodata, coverage, serve.
+"""The ``yizhan`` command line: nearest, validate, sample, build-geodata, coverage, import, template, export, serve.
 
 Settings come from the site's one table (``web.settings``): ``--stations`` and ``--counties``
 set ``STATIONS_PATH`` and ``COUNTIES_PATH``; everything else, and those two when not given, come
@@ -247,6 +247,137 @@ def coverage(radius_m, county, demand, candidates, new_sites, exact, include_pla
         for i, s in enumerate(data["suggestions"], 1):
             click.echo(f"new site {i}: lon {s['lon']:.6f} lat {s['lat']:.6f} county {s['county_code']} "
                        f"gain {s['gain']:.3f}")
+
+
+def _site_store(stations_path, counties_path):
+    """The site's app, store and counties (``create_app``: the same store the site serves)."""
+    from web.state import state
+
+    app = site_app(path_overrides(stations_path, counties_path))
+    with app.app_context():
+        return app, state().store, state().counties
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True,
+              help="The file's coordinate system: wgs84 (GPS, Tianditu), gcj02 (AMap, Tencent), bd09 (Baidu); "
+                   "converted to WGS-84.")
+@click.option("--sheet", default=None, help="The XLSX sheet (default: the first with a header).")
+@click.option("--mode", type=click.Choice(["merge", "replace"]), default="merge", show_default=True,
+              help="merge: stations the file does not name stay; replace: they are removed.")
+@click.option("--dry-run", is_flag=True, help="Show what would change, row by row; change nothing.")
+@click.option("--skip-bad", is_flag=True, help="Import the good rows even if some are rejected (else none).")
+@click.option("--fix-swapped", is_flag=True, help="Exchange latitude and longitude where only that puts a point "
+                                                   "in a county.")
+@click.option("--encoding", default=None, help="A CSV's encoding (default: detected; e.g. gbk, utf-8).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the report, the file's rows with their problems: PATH.xlsx or PATH.csv.")
+@click.option("--geocoder", type=click.Choice(["auto", "tianditu", "amap", "baidu", "nominatim", "none"]),
+              default=None, help="Who looks up rows with an address and no position (default: the GEOCODER setting).")
+@click.option("--default-kind", type=click.Choice(list(KINDS)), default=None,
+              help="The kind of new rows that give none (default: such rows are rejected).")
+@click.option("--who", default="", help="Name written into the journal (default: the system user).")
+@click.option("--note", default=None, help="Note written into the journal entry.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="The report's language.")
+@stations_option
+@counties_option
+def import_command(file, crs, sheet, mode, dry_run, skip_bad, fix_swapped, encoding, report_path, geocoder,
+                   default_kind, who, note, lang, stations_path, counties_path):
+    """Import a station list (XLSX, CSV, GeoJSON): all rows or none; exit 1 if any row is rejected."""
+    from stations.importing import (
+        ImportOptions, ImportRefused, apply_import, plan_import, read_table, report_text, save_report,
+    )
+    from web.geocoding import geocoding_service
+    from web.settings import SettingError
+
+    app, store, counties = _site_store(stations_path, counties_path)
+    try:
+        table = read_table(file, sheet=sheet, encoding=encoding)
+        geocoding = geocoding_service(app.config, geocoder)
+        options = ImportOptions(crs=crs, mode=mode, skip_bad=skip_bad, fix_swapped=fix_swapped,
+                                default_kind=default_kind, region=app.config.get("CITY_NAME"))
+        with click.progressbar(length=1, label="geocoding", file=sys.stderr) as bar:
+            def progress(done, total, label):
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            plan = plan_import(table, store, counties, options, geocoding=geocoding, progress=progress)
+    except (YizhanError, SettingError, ValueError) as exc:
+        fail(exc)
+    click.echo(report_text(plan, lang))
+    if report_path:
+        click.echo(f"report: {save_report(plan, report_path, lang)}")
+    if dry_run or not plan.can_apply:
+        sys.exit(0 if plan.can_apply else 1)
+    if not plan.has_changes:
+        click.echo("nothing to change" if lang == "en" else "没有需要更改的内容")
+        return
+    try:
+        result = apply_import(plan, store, who, note=note)
+    except ImportRefused as exc:  # pragma: no cover - can_apply was checked
+        fail(exc)
+    except YizhanError as exc:
+        fail(exc)
+    entries = ", ".join(str(e) for e in result.entry_ids)
+    click.echo(f"imported: {result.added} added, {result.changed} changed, {result.removed} removed "
+               f"(journal entry {entries}; revert it to undo the import)")
+
+
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False))
+@counties_option
+def template(out, counties_path):
+    """Write the import template (XLSX): the columns, an example row, and a sheet of instructions."""
+    from stations.counties import Counties
+    from stations.importing import template as import_template
+
+    resolved = resolve_settings(path_overrides(None, counties_path), prepare=False)
+    try:
+        data = import_template(Counties.load(resolved["COUNTIES_PATH"]))
+        with open(out, "wb") as fh:
+            fh.write(data)
+    except (YizhanError, OSError) as exc:
+        fail(exc)
+    click.echo(f"wrote {out}")
+
+
+#: ``yizhan export`` formats: name -> function(stations, counties, lang) -> bytes. XLSX and CSV have the
+#: columns the import reads (an export imported again changes nothing); more formats are one entry each.
+EXPORT_FORMATS: dict[str, Any] = {
+    "xlsx": lambda stations, counties, lang: _round_trip("xlsx", stations, counties, lang),
+    "csv": lambda stations, counties, lang: _round_trip("csv", stations, counties, lang),
+}
+
+
+def _round_trip(fmt, stations, counties, lang):
+    from stations.importing import export_stations
+    return export_stations(stations, counties, fmt, lang)
+
+
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="xlsx", show_default=True,
+              help="xlsx and csv: the columns the import reads (edit in Excel, import again).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Headers and values: Chinese labels, or English headers and vocabulary keys.")
+@stations_option
+@counties_option
+def export(out, fmt, lang, stations_path, counties_path):
+    """Write every station to OUT (``-``: standard output) in a format staff can edit and import again."""
+    _, store, counties = _site_store(stations_path, counties_path)
+    try:
+        stations = store.all()
+        data = EXPORT_FORMATS[fmt](stations, counties, lang)
+        if out == "-":
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            return
+        with open(out, "wb") as fh:
+            fh.write(data)
+    except (YizhanError, OSError) as exc:
+        fail(exc)
+    click.echo(f"wrote {len(stations)} stations to {out}")
 
 
 @main.command()
