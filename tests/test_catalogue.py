@@ -63,7 +63,7 @@ def read(text: str, lang: str) -> Catalog:
 def used_keys() -> set[str]:
     """Keys named literally in templates and Python, and composed from the vocabularies and tables."""
     found: set[str] = set()
-    for path in (ROOT / "web" / "templates").glob("*.html"):
+    for path in (ROOT / "web" / "templates").rglob("*.html"):
         found |= set(TEMPLATE_CALL.findall(path.read_text(encoding="utf-8")))
     for package in ("web", "stations", "yizhan"):
         for path in (ROOT / package).rglob("*.py"):
@@ -150,7 +150,7 @@ def test_every_key_in_the_catalogue_is_used():
 
 def test_templates_hold_no_chinese_text_outside_the_catalogue():
     cjk = re.compile(r"[\u4e00-\u9fff]")
-    for path in (ROOT / "web" / "templates").glob("*.html"):
+    for path in (ROOT / "web" / "templates").rglob("*.html"):
         text = re.sub(r"\{#.*?#\}", "", path.read_text(encoding="utf-8"), flags=re.S)  # comments
         assert not cjk.search(text), path.name
 
