@@ -366,3 +366,15 @@ def test_an_import_killed_at_any_moment_is_all_there_or_not_at_all(tmp_path, sta
         assert names == {f["properties"]["name"] for f in original} or names == {f"新驿站{i}" for i in range(200)}
         outcomes.add(len(names))
     assert outcomes  # (which of the two depends on the timing)
+
+
+def test_what_the_store_refuses_rejects_the_row_naming_the_field(tmp_path, store, counties):
+    path = write_csv(tmp_path / "a.csv", [["", "好驿站", "爱心驿站", "任城区", 116.61, 35.43, "12345678"],
+                                          ["", "坏电话", "爱心驿站", "任城区", 116.62, 35.43, "打电话"],
+                                          ["jn-1", "坏编号", "爱心驿站", "任城区", 116.63, 35.43, ""]],
+                     header=["编号", "名称", "类型", "区县", "经度", "纬度", "电话"])
+    plan = plan_of(path, store, counties, skip_bad=True)
+    assert [s.after.name for s in plan.added] == ["好驿站"]
+    invalid = [(p.row, p.column, p.code) for p in plan.errors]
+    assert invalid == [(3, "电话", "invalid"), (4, "编号", "invalid")]
+    assert "0537-2345678" in plan.errors[0].message("zh")  # the store's own words: what is allowed

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from ..hours import parse_opening_hours
 
@@ -126,6 +127,7 @@ def _rule(part: str) -> str | None:
     return f"{osm_days} {times}" if osm_days else times
 
 
+@lru_cache(maxsize=4096)
 def to_opening_hours(text: str) -> str | None:
     """OSM ``opening_hours`` for ``text``: the text itself when already valid OSM, else its reading
     (see the module docstring), else None. Whatever is returned parses (``stations.hours``)."""

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 from ..coords import CRS_NAMES
 from ..errors import InvalidRecord, Problem, ValidationError
 from ..model import KINDS, PROPERTY_ORDER, Station
-from ..store.records import apply_changes, changed_fields, id_prefix, next_id, validated
+from ..store.records import apply_changes, changed_fields, id_prefix, next_id, validate_features, validated
 from .problems import RowProblem
 from .readers import Table
 from .rows import HeaderMap, ParsedRow, map_headers, parse_row
@@ -406,8 +406,11 @@ class _Planner:
         self.problem(row, "geocoded", "address", row.address, "info", provider=provider, level=level)
 
     def assign_ids(self, rows: list[ParsedRow]) -> None:
+        """Ids of the rows' stations: the matched station's, the row's own, else the next of its kind
+        (``records.next_id`` over the stored ids and the file's, as the store would number them)."""
         taken = set(self.existing) | {r.values["id"] for r in self.parsed if r.values.get("id")}
         first = min(self.existing, default=None)
+        last: dict[str, str] = {}  # prefix -> the last id given (each next one counts from it)
         for row in rows:
             target = self.targets.get(row.number)
             if target is not None:
@@ -417,9 +420,11 @@ class _Planner:
             else:
                 kind = row.values.get("kind") or self.options.default_kind
                 prefix = id_prefix(kind, first)
-                new = next_id(prefix, [t for t in taken if t.startswith(prefix)])
-                taken.add(new)
-                self.ids[row.number] = new
+                if prefix not in last:
+                    last[prefix] = next_id(prefix, [t for t in taken if t.startswith(prefix)])
+                else:
+                    last[prefix] = next_id(prefix, [last[prefix]])
+                self.ids[row.number] = last[prefix]
 
     def feature_of(self, row: ParsedRow, target: Station | None) -> dict[str, Any] | None:
         values = {k: v for k, v in row.values.items() if k in PROPERTY_ORDER and k != "id"}
@@ -444,23 +449,34 @@ class _Planner:
         return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
                 "properties": props}
 
+    def validate_all(self, rows: list[ParsedRow]) -> dict[int, Station]:
+        """Each good row's record as the store would hold it, validated as the store validates (all
+        at once; row by row only to say which rows are refused, when some are)."""
+        features = {row.number: self.feature_of(row, self.targets.get(row.number)) for row in rows}
+        features = {n: f for n, f in features.items() if f is not None}
+        stations, problems = validate_features(list(features.values()), self.counties)
+        if not problems:
+            return {n: Station.from_feature(s.to_feature()) for n, s in zip(features, stations)}  # rounded
+        checked = {}
+        by_number = {row.number: row for row in rows}
+        for number, feature in features.items():
+            try:
+                checked[number] = validated(feature, self.counties)
+            except InvalidRecord as exc:
+                for p in exc.problems:
+                    self.problem(by_number[number], "invalid", p.field, p.value, reason=f"{p.field}: {p.allowed}")
+        return checked
+
     def build(self, rows: list[ParsedRow]) -> None:
         plan = self.plan
         claimed: dict[str, int] = {}  # station id -> the row that decides it
+        checked = self.validate_all([r for r in self.parsed if not r.example and r.ok])
         for row in self.parsed:
             if row.example:
                 plan.rows.append(RowOutcome(row.number, "skipped", None, row.problems))
                 continue
             target = self.targets.get(row.number)
-            after = None
-            if row.ok:
-                feature = self.feature_of(row, target)
-                if feature is not None:
-                    try:
-                        after = validated(feature, self.counties)
-                    except InvalidRecord as exc:
-                        for p in exc.problems:
-                            self.problem(row, "invalid", p.field, p.value, reason=f"{p.field}: {p.allowed}")
+            after = checked.get(row.number) if row.ok else None
             sid = self.ids.get(row.number) or (target.id if target is not None else row.values.get("id"))
             if after is None or not row.ok:
                 if target is not None:
