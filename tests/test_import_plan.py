@@ -378,3 +378,17 @@ def test_what_the_store_refuses_rejects_the_row_naming_the_field(tmp_path, store
     invalid = [(p.row, p.column, p.code) for p in plan.errors]
     assert invalid == [(3, "电话", "invalid"), (4, "编号", "invalid")]
     assert "0537-2345678" in plan.errors[0].message("zh")  # the store's own words: what is allowed
+
+
+def test_an_editor_changes_only_the_stations_of_their_counties(tmp_path, store, counties):
+    path = write_csv(tmp_path / "a.csv", [["JN-RS-0001", "古槐路驿站", "", "", 116.5870, 35.4150, "饮水"],
+                                          ["", "兖州驿站", "爱心驿站", "兖州区", 116.85, 35.45, "饮水"],
+                                          ["JN-RS-0002", "搬去兖州", "", "", 116.86, 35.46, "饮水"]])
+    plan = plan_of(path, store, counties, mode="replace", skip_bad=True, allowed_counties=("370811",))
+    assert [r.number for r in plan.rejected] == [3, 4]
+    assert all("county_not_allowed" in [p.code for p in r.problems] for r in plan.rejected)
+    assert "兖州区" in plan.rejected[0].problems[0].message("zh")
+    assert [s.station_id for s in plan.changed] == ["JN-RS-0001"]
+    removed = {s.station_id for s in plan.removed}
+    assert removed and all(store.get(sid).county_code == "370811" for sid in removed)
+    assert "JN-RS-0002" not in removed and "JN-RS-0005" not in removed  # kept: rejected row; another county

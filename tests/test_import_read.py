@@ -237,3 +237,15 @@ def test_hemisphere_letters_that_say_the_cells_are_exchanged_count_as_swapped(tm
     path = tmp_path / "dms.csv"
     path.write_text("名称,类型,经度,纬度\n字母驿站,爱心驿站,35°27'N,116°51'E\n", encoding="utf-8")
     assert codes(plan_of(path, store, counties), 2) == ["swapped"]
+
+
+def test_a_geopackage_in_another_crs_is_reprojected_to_wgs84(tmp_path, store, counties):
+    geopandas = pytest.importorskip("geopandas")
+    from shapely.geometry import Point
+
+    frame = geopandas.GeoDataFrame({"名称": ["图层驿站"], "类型": ["爱心驿站"], "设施": ["饮水"]},
+                                   geometry=[Point(116.95, 35.25)], crs=4326).to_crs(3857)  # Web Mercator metres
+    frame.to_file(tmp_path / "stations.gpkg", layer="驿站", driver="GPKG")
+    station = added(plan_of(tmp_path / "stations.gpkg", store, counties))["图层驿站"]
+    assert (station.lon, station.lat) == pytest.approx((116.95, 35.25), abs=1e-7)
+    assert station.county_code == "370883" and station.amenities == ("drinking_water",)

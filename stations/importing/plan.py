@@ -52,6 +52,9 @@ class ImportOptions:
     in a county. ``default_kind``: the kind of new rows that give none (else they are rejected).
     ``region``: words put before an address for geocoding when it lacks them (the city, ``济宁市``).
     ``accept_precision``: geocoder precisions used (``exact``; add ``road`` to accept road-level).
+    ``allowed_counties``: the adcodes whose stations this import may change (an editor's counties;
+    ``None``: all): a row for a station elsewhere (before or after) is rejected, and ``replace`` removes
+    only stations in these counties.
     """
 
     crs: str = "wgs84"
@@ -61,6 +64,7 @@ class ImportOptions:
     default_kind: str | None = None
     region: str | None = None
     accept_precision: tuple[str, ...] = ("exact",)
+    allowed_counties: tuple[str, ...] | None = None
 
     def check(self) -> None:
         """:class:`ValidationError` naming every bad option."""
@@ -77,7 +81,8 @@ class ImportOptions:
     def to_dict(self) -> dict[str, Any]:
         return {"crs": self.crs, "mode": self.mode, "skip_bad": self.skip_bad, "fix_swapped": self.fix_swapped,
                 "default_kind": self.default_kind, "region": self.region,
-                "accept_precision": list(self.accept_precision)}
+                "accept_precision": list(self.accept_precision),
+                "allowed_counties": None if self.allowed_counties is None else list(self.allowed_counties)}
 
 
 @dataclass(frozen=True)
@@ -467,6 +472,21 @@ class _Planner:
                     self.problem(by_number[number], "invalid", p.field, p.value, reason=f"{p.field}: {p.allowed}")
         return checked
 
+    def allowed(self, target: Station | None, after: Station, row: ParsedRow) -> bool:
+        """Whether the row's station is in the counties this import may change (else a problem)."""
+        allowed = self.options.allowed_counties
+        if allowed is None:
+            return True
+        outside = [c for c in dict.fromkeys([target.county_code if target else None, after.county_code])
+                   if c is not None and c not in allowed] or ([] if after.county_code else ["-"])
+        if not outside:
+            return True
+        name = self.counties.name if self.counties is not None else str
+        self.problem(row, "county_not_allowed", "county", after.county_code,
+                     county="、".join(name(c) if c != "-" else c for c in outside),
+                     allowed="、".join(name(c) for c in allowed))
+        return False
+
     def build(self, rows: list[ParsedRow]) -> None:
         plan = self.plan
         claimed: dict[str, int] = {}  # station id -> the row that decides it
@@ -477,6 +497,8 @@ class _Planner:
                 continue
             target = self.targets.get(row.number)
             after = checked.get(row.number) if row.ok else None
+            if after is not None and not self.allowed(target, after, row):
+                after = None
             sid = self.ids.get(row.number) or (target.id if target is not None else row.values.get("id"))
             if after is None or not row.ok:
                 if target is not None:
@@ -495,9 +517,11 @@ class _Planner:
             action = "change" if fields else "unchanged"
             plan.stations.append(PlannedStation(action, after.id, row.number, target, after, fields))
             plan.rows.append(RowOutcome(row.number, action, after.id, row.problems))
+        allowed = self.options.allowed_counties
         for sid, station in self.existing.items():
             if sid in claimed:
                 continue
-            action = "remove" if self.options.mode == "replace" else "keep"
+            mine = allowed is None or station.county_code in allowed
+            action = "remove" if self.options.mode == "replace" and mine else "keep"
             plan.stations.append(PlannedStation(action, sid, None, station, None if action == "remove" else station))
         plan.stations.sort(key=lambda s: (ACTIONS.index(s.action), s.station_id))

@@ -28,6 +28,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_header": ("无法识别的列 {value}：其内容不会导入；可识别的列：{allowed}",
                        "column {value} is not recognised: its values are not imported; known columns: {allowed}"),
     "ignored_header": ("列 {value} 是序号，不导入", "column {value} is a running number: not imported"),
+    "metadata_header": ("列 {value} 说明文件本身（署名、许可、数据日期），不导入",
+                        "column {value} describes the file (attribution, licence, data date): not imported"),
     "duplicate_header": ("列 {value} 与列 {other} 都表示 {field}", "columns {value} and {other} both mean {field}"),
     "missing_column": ("缺少列：{field}", "missing column: {field}"),
     "missing_position_columns": ("没有坐标列（经度、纬度，或“经纬度”）和地址列：只能更新已有站点，不能新增",
@@ -80,6 +82,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ambiguous_match": ("名称与区县 {value} 对应多个已有站点：{ids}；请填写编号",
                         "name and county {value} match several stations: {ids}; give the id"),
     "invalid": ("{reason}", "{reason}"),
+    "county_not_allowed": ("此站点在 {county}；您只能导入 {allowed} 的站点", "this station is in {county}; you may "
+                           "import stations of {allowed} only"),
     "kept_rejected": ("此行有错误，对应的已有站点 {value} 保持不变", "the row has errors: its station {value} stays as it is"),
 }
 
