@@ -43,7 +43,7 @@ def counties_path(tmp_path, names):
 
 
 def in_xml(text: str) -> str:
-    """Text as read back from XLSX: XML reads a bare carriage return as a line feed."""
+    """Text as read back from XLSX by a parser that normalises a bare carriage return to a line feed."""
     return text.replace("\r", "\n")
 
 
@@ -68,13 +68,14 @@ def test_planning_xlsx_has_no_formula_and_quotes_the_names_as_text(client, names
     assert not formulas
     table, sites = wb.worksheets
     cells = {row[0].value: row[1] for row in table.iter_rows(min_row=3) if row[0].value}
-    assert {code: cell.value for code, cell in cells.items()} == \
-        {code: in_xml(quoted(name)) for code, name in names.items()}
+    for code, name in names.items():  # a CR survives with lxml; the stdlib XML parser reads it as LF
+        assert cells[code].value in (quoted(name), in_xml(quoted(name))), code
     assert all(cell.data_type == "s" for cell in cells.values())
     site_rows = list(sites.iter_rows(min_row=2))
     assert len(site_rows) == 3
     for row in site_rows:
-        assert row[4].value == in_xml(quoted(names[row[3].value])) and row[4].data_type == "s"
+        assert row[4].value in (quoted(names[row[3].value]), in_xml(quoted(names[row[3].value])))
+        assert row[4].data_type == "s"
         assert row[0].data_type == "n" and row[1].data_type == "n"  # rank and lon stay numbers
 
 
