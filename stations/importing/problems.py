@@ -28,6 +28,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_header": ("无法识别的列 {value}：其内容不会导入；可识别的列：{allowed}",
                        "column {value} is not recognised: its values are not imported; known columns: {allowed}"),
     "ignored_header": ("列 {value} 是序号，不导入", "column {value} is a running number: not imported"),
+    "metadata_header": ("列 {value} 说明导出文件本身（每行相同），不导入",
+                        "column {value} describes the exported file (the same on every row): not imported"),
     "metadata_header": ("列 {value} 说明文件本身（署名、许可、数据日期），不导入",
                         "column {value} describes the file (attribution, licence, data date): not imported"),
     "duplicate_header": ("列 {value} 与列 {other} 都表示 {field}", "columns {value} and {other} both mean {field}"),
