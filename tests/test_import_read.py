@@ -195,7 +195,8 @@ def test_bad_values_reject_their_row_naming_row_column_value_and_reason(tmp_path
     assert [r.number for r in plan.rejected] == [3, 4, 5, 6, 7, 8, 9] and not plan.can_apply
     problem = next(p for p in plan.problems if p.code == "unknown_amenity")
     assert (problem.row, problem.column, problem.value) == (3, "设施", "按摩椅")
-    assert "按摩椅" in problem.message("zh") and "饮用水" in problem.message("zh")  # the allowed values
+    assert "按摩椅" in problem.message("zh") and "修理工具" not in problem.message("zh")
+    assert "维修工具 (repair_kit)" in problem.message("zh")  # every allowed value, the last one too
     assert codes(plan, 4) == ["bad_hours"] and codes(plan, 5) == ["unknown_kind"]
     assert codes(plan, 6) == ["unknown_county"]
     mismatch = next(p for p in plan.problems if p.code == "county_mismatch")

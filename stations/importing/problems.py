@@ -90,6 +90,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
+#: parameters that come from the vocabulary, not from the file: shown whole (the allowed values)
+WHOLE_PARAMS = ("allowed",)
+
+
 @dataclass(frozen=True)
 class RowProblem:
     """One problem of an import: ``row`` as the spreadsheet shows it (``None``: the whole file),
@@ -113,7 +117,7 @@ class RowProblem:
     def message(self, lang: str = "zh") -> str:
         """The problem in words (``zh`` or ``en``), values quoted briefly."""
         zh, en = MESSAGES[self.code]
-        values = {k: shorten(str(v)) if isinstance(v, str) else v for k, v in self.params.items()}
+        values = {k: v if k in WHOLE_PARAMS or not isinstance(v, str) else shorten(v) for k, v in self.params.items()}
         return (zh if lang == "zh" else en).format(value=quote_value(self.value, QUOTE_MAX_CHARS // 2), **values)
 
     def where(self, lang: str = "zh") -> str:
