@@ -297,12 +297,15 @@ def import_command(file, crs, sheet, mode, dry_run, skip_bad, fix_swapped, encod
         geocoding = geocoding_service(app.config, geocoder)
         options = ImportOptions(crs=crs, mode=mode, skip_bad=skip_bad, fix_swapped=fix_swapped,
                                 default_kind=default_kind, region=app.config.get("CITY_NAME"))
-        with click.progressbar(length=1, label="geocoding", file=sys.stderr) as bar:
-            def progress(done, total, label):
-                bar.length = total
-                bar.update(done - bar.pos)
+        if geocoding is None:
+            plan = plan_import(table, store, counties, options)
+        else:
+            with click.progressbar(length=1, label=f"geocoding ({geocoding.provider})", file=sys.stderr) as bar:
+                def progress(done, total, label):
+                    bar.length = total
+                    bar.update(done - bar.pos)
 
-            plan = plan_import(table, store, counties, options, geocoding=geocoding, progress=progress)
+                plan = plan_import(table, store, counties, options, geocoding=geocoding, progress=progress)
     except (YizhanError, SettingError, ValueError) as exc:
         fail(exc)
     click.echo(report_text(plan, lang))
