@@ -37,10 +37,13 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei; \
 	  else sudo apt-get update -q && sudo apt-get install -y -q chromium fonts-wqy-microhei; fi; }
 
+# A local run: the sessions' key is generated into the instance folder (production sets YIZHAN_SECRET_KEY);
+# `yizhan serve` brings the accounts database (SQLite in the instance folder) to its current migration.
 run: install
-	$(BIN)/yizhan serve --host $(HOST) --port $(PORT)
+	$(BIN)/yizhan serve --instance-secret-key --host $(HOST) --port $(PORT)
 
 dev: install
+	$(BIN)/yizhan db upgrade
 	$(BIN)/flask --app 'web:create_app()' run --debug --host $(HOST) --port $(PORT)
 
 test: install-test

@@ -7,6 +7,12 @@ cases every run), no deadline. The coverage endpoints run with a coarse radius s
 so that the analyses they start stay short; the analyses they do start answer 200, 503 (time budget)
 or 429 (rate limit), all documented.
 
+The write routes (``POST``/``PATCH``/``DELETE /api/stations``) are fuzzed without credentials (or
+with the made-up ones the document's security schemes lead to): each answers 401, documented,
+before its body is read, so the fuzzer never changes the data. The accounts database is a migrated
+SQLite file in the temporary folder (a made-up bearer token is looked up there); the
+authenticated writes are ``tests/test_write_api.py``'s.
+
 Not checked here, on purpose: that every value the schema allows is accepted (a bbox with its minimum
 above its maximum, or ``at`` together with ``open_now``, passes the schema and is refused), and that
 every value it does not allow is refused (duplicates in a list parameter are dropped, yes/no words
@@ -44,6 +50,7 @@ def _fuzz_app():
     """The app over a temporary copy of the test data (built at import: the cases are generated from its
     document when the tests are collected)."""
     from web import create_app
+    from web.db import migrate
 
     folder = Path(tempfile.mkdtemp(prefix="yizhan-fuzz-"))
     atexit.register(shutil.rmtree, folder, True)
@@ -52,7 +59,9 @@ def _fuzz_app():
     stations.write_text(json.dumps({"type": "FeatureCollection", "features": STATION_FEATURES}, ensure_ascii=False),
                         encoding="utf-8")
     counties.write_text(json.dumps(counties_collection(), ensure_ascii=False), encoding="utf-8")
+    migrate.upgrade(f"sqlite:///{folder / 'yizhan.sqlite3'}")  # the default DATABASE_URL of this instance
     return create_app({"STATIONS_PATH": str(stations), "COUNTIES_PATH": str(counties), "TESTING": True,
+                       "INSTANCE_PATH": str(folder),
                        "COVERAGE_EXECUTOR": "thread", "RADIUS_STEP_M": 5000, "COVERAGE_MAX_NEW_SITES": 2,
                        "COVERAGE_TIME_BUDGET_S": 5})
 

@@ -97,3 +97,17 @@ def test_the_installed_app_serves_the_bundled_data_outside_the_source_tree(insta
     assert Path(config["COUNTIES_PATH"]) == installed / "geodata" / "counties.geojson"  # read in place
     assert probe["health"] == 200 and probe["page"] == 200
     assert probe["stations"] > 0 and probe["counties"] == 11
+
+
+@pytest.mark.slow
+def test_the_installed_command_migrates_the_accounts_database_and_adds_a_user(installed, tmp_path):
+    assert (installed / "web" / "db" / "migrations" / "versions" / "0001_accounts.py").is_file()
+    yizhan = str(installed / "bin" / "yizhan")
+    upgraded = run_installed(installed, tmp_path, [yizhan, "db", "upgrade"])
+    assert upgraded.returncode == 0, upgraded.stderr[-2000:]
+    assert (tmp_path / "instance" / "yizhan.sqlite3").is_file() and "at migration 0001" in upgraded.stdout
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIZHAN_")}
+    env.update(PYTHONPATH=str(installed), YIZHAN_INSTANCE_PATH=str(tmp_path / "instance"))
+    added = subprocess.run([yizhan, "user", "add", "admin", "--role", "admin", "--password-stdin"], cwd=tmp_path,
+                           env=env, input="a long enough password\n", capture_output=True, text=True, timeout=120)
+    assert added.returncode == 0 and "added admin" in added.stdout, added.stderr[-2000:]

@@ -25,11 +25,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_state(app)
 
     from . import api, background, hosts, i18n, limits, pages, planning, errors, security
+    from . import auth, db, manage, signin, write_api
     hosts.register(app)  # first request hook: no other code sees an untrusted Host; ProxyFix (PROXY_COUNT)
     i18n.register(app)  # Flask-Babel: the language choice and the catalogue (stations/locale)
+    db.init_app(app)  # the accounts database (DATABASE_URL); connects on first use
+    auth.register(app)  # secret key, session cookie, CSRF protection, Flask-Login
     app.register_blueprint(api.bp)
+    app.register_blueprint(write_api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(planning.bp)
+    app.register_blueprint(signin.bp)
+    app.register_blueprint(manage.bp)
     errors.register(app)
     security.register(app)
     limits.register(app)  # after the blueprints: its rate limits wrap the planner's views

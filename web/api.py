@@ -23,6 +23,7 @@ from flask import Blueprint, Response, request
 
 from stations.coords import CRS_NAMES, convert
 from stations.model import AMENITIES, COORD_DECIMALS, KINDS, STATUSES
+from stations.store import record_version
 
 from .caching import conditional, etag_of
 from .errors import json_response
@@ -139,9 +140,10 @@ def _text_and_etag(payload: Any) -> tuple[str, str]:
     return text, etag_of(text)
 
 
-def _conditional(etag: str, build_body: Callable[[], str], mimetype: str, crs: str | None = None) -> Response:
+def _conditional(etag: str, build_body: Callable[[], str], mimetype: str, crs: str | None = None,
+                 weak: bool = True) -> Response:
     """304 when the client has ``etag``; else the body (built lazily) with the ETag (and ``Content-Crs``)."""
-    response = conditional(etag, lambda: Response(build_body(), mimetype=mimetype))
+    response = conditional(etag, lambda: Response(build_body(), mimetype=mimetype), weak=weak)
     if crs is not None:
         response.headers["Content-Crs"] = CONTENT_CRS[crs]
     return response
@@ -239,14 +241,20 @@ def stations(query: StationsQuery) -> Response:
            answers={200: Answer("The station.", STATION_FEATURE_OUT, GEOJSON, CRS_HEADER),
                     404: error("No station with that id.")})
 def station(station_id: str, query: StationQuery) -> Response:
-    """One station as a GeoJSON Feature"""
+    """One station as a GeoJSON Feature
+
+    Its `ETag` is the station's version (strong, quoted): the value `If-Match` takes when the
+    station is changed (`PATCH`, `DELETE`). With `crs` the ETag carries the system too.
+    """
     st = state()
-    feature = st.store.get(station_id).to_feature()  # NotFound -> 404 by web.errors
-    etag = etag_of("station", st.store.version, station_id, query.crs)
+    found = st.store.get(station_id)  # NotFound -> 404 by web.errors
+    feature = found.to_feature()
+    version = record_version(found)
+    etag = version if query.crs == "wgs84" else f"{version}-{query.crs}"
     if query.crs != "wgs84":
         feature = _features_in_crs({"features": [feature]}, query.crs)["features"][0]
         feature["coordinate_system"] = query.crs
-    return _conditional(etag, lambda: _dumps(feature), GEOJSON, query.crs)
+    return _conditional(etag, lambda: _dumps(feature), GEOJSON, query.crs, weak=False)
 
 
 @bp.get("/counties")

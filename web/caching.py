@@ -14,15 +14,16 @@ def etag_of(*parts: Any) -> str:
     return hashlib.sha1(repr(parts).encode("utf-8")).hexdigest()[:24]
 
 
-def conditional(etag: str, build: Callable[[], Response]) -> Response:
+def conditional(etag: str, build: Callable[[], Response], weak: bool = True) -> Response:
     """304 when the client already has ``etag``; else ``build()`` (called lazily) with the ETag.
 
-    The ETag is weak: a body may be sent gzip-encoded, which changes its bytes, not its meaning.
+    The ETag is weak by default: a body may be sent gzip-encoded, which changes its bytes, not its
+    meaning. A strong one (``weak=False``) is a version that ``If-Match`` may name (a station's).
     """
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
         response = build()
-    response.set_etag(etag, weak=True)
+    response.set_etag(etag, weak=weak)
     response.headers["Cache-Control"] = REVALIDATE
     return response

@@ -9,7 +9,8 @@ message. Values quoted in answers and log lines are cut to a few hundred charact
 (``stations.errors.quote_value``).
 
 JSON shape: ``{"error": {"status": 400, "message": "...", "parameter": "lat", "value": "abc"}}``
-(``parameter``/``value`` when the problem names one; ``problems`` when there are several).
+(``parameter``/``value`` when the problem names one; ``problems`` when there are several, and always
+for an invalid record, 422).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
-from stations.errors import NotFound, StoredDataError, ValidationError, YizhanError, shorten
+from stations.errors import InvalidRecord, NotFound, StoredDataError, ValidationError, YizhanError, shorten
 
 from . import i18n
 
@@ -100,7 +101,7 @@ def handle_domain_error(exc: YizhanError) -> Response:
         if first is not None:
             shown = first.to_dict()  # long values cut, with their length
             extra = {"parameter": shown["field"], "value": shown["value"], "value_length": shown.get("value_length")}
-        if len(problems) > 1:
+        if len(problems) > 1 or isinstance(exc, InvalidRecord):  # a record's problems: always the whole list
             extra["problems"] = [p.to_dict() for p in problems[:MAX_PROBLEMS_SHOWN]]
             if len(problems) > MAX_PROBLEMS_SHOWN:
                 extra["problems_total"] = len(problems)

@@ -24,13 +24,16 @@ from flask import current_app
 
 from .limits import current_limits
 from .requests import api, declared_endpoints
-from .requests.answers import COMMON, ETAG, IF_NONE_MATCH, NOT_MODIFIED, SCHEMAS
+from .requests.answers import COMMON, ETAG, IF_NONE_MATCH, NOT_MODIFIED, SCHEMAS, SECURITY_SCHEMES
 from .state import state
 
 VERSION = "1.0.0"
 TAGS = [
     {"name": "stations", "description": "Stations and counties: nearest search and GeoJSON (WGS-84)."},
     {"name": "coverage", "description": "The planners' coverage analysis (bounded: time budget, rate limit)."},
+    {"name": "editing", "description": "Changing stations (staff accounts: a bearer token, or a signed-in "
+                                       "session with its CSRF token). Every change is journalled with the "
+                                       "account's name."},
     {"name": "meta", "description": "Liveness and this document."},
 ]
 _TOKEN = re.compile(r"\{(\w+)\}")
@@ -78,7 +81,8 @@ def _responses(declared) -> dict[str, Any]:
         answers[code] = answer.doc(ETAG if declared.conditional and 200 <= code < 300 else None)
     if declared.conditional:
         answers[304] = NOT_MODIFIED.doc()
-    for code, answer in {**declared.work.answers, **COMMON}.items():
+    access = declared.access.answers if declared.access is not None else {}
+    for code, answer in {**access, **declared.work.answers, **COMMON}.items():
         answers.setdefault(code, answer.doc())
     return {str(code): answers[code] for code in sorted(answers)}
 
@@ -97,8 +101,18 @@ def operations(app) -> dict[str, Any]:
                     parameter["example"] = declared.path_examples[parameter["name"]]
             if declared.conditional:
                 operation["parameters"] = [*operation.get("parameters", []), dict(IF_NONE_MATCH)]
+            if declared.parameters:
+                operation["parameters"] = [*operation.get("parameters", []), *map(dict, declared.parameters)]
             if not operation.get("parameters"):
                 operation.pop("parameters", None)
+            operation.pop("requestBody", None)  # spectree's refers to its own components: ours instead
+            if declared.json is not None:
+                schema = declared.json.openapi_schema()
+                operation["requestBody"] = {"required": True, "description": declared.json.description,
+                                            "content": {media: {"schema": schema}
+                                                        for media in declared.json.media_types}}
+            if declared.access is not None:
+                operation["security"] = [dict(requirement) for requirement in declared.access.security]
             operation["responses"] = _responses(declared)
     return paths
 
@@ -112,10 +126,13 @@ def build_openapi() -> dict[str, Any]:
             "title": "Yizhan (驿站地图) API",
             "version": VERSION,
             "summary": "Trade-union rest stations for outdoor workers: nearest search, GeoJSON, coverage.",
-            "description": "Read-only JSON API. Positions are WGS-84 longitude/latitude degrees unless `crs` asks "
+            "description": "JSON API. Positions are WGS-84 longitude/latitude degrees unless `crs` asks "
                            "otherwise (the `Content-Crs` header names the system); distances are geodesic "
                            "metres. Errors answer `{\"error\": {\"status\", \"message\", \"parameter\", "
-                           "\"value\"}}`. CORS: any origin may read.",
+                           "\"value\"}}`. Reading needs no account; CORS: any origin may read. Changing "
+                           "stations (tag `editing`) needs a staff account: `Authorization: Bearer <token>` "
+                           "(`yizhan token create NAME`), or the session cookie of a signed-in browser with "
+                           "its CSRF token in `X-CSRFToken`; writes are never allowed cross-origin.",
             "license": {"name": "MIT", "identifier": "MIT"},
         },
         "servers": [{"url": "/"}],
@@ -123,4 +140,6 @@ def build_openapi() -> dict[str, Any]:
         "paths": fill(operations(current_app), app_values()),
         "components": {"schemas": copy.deepcopy(SCHEMAS)},
     }
+    if SECURITY_SCHEMES:
+        doc["components"]["securitySchemes"] = copy.deepcopy(SECURITY_SCHEMES)
     return doc

@@ -36,6 +36,11 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 #: File names in the instance folder and in the bundled ``geodata`` package.
 STATIONS_FILE = "stations.geojson"
 COUNTIES_FILE = "counties.geojson"
+#: the accounts database's default file and the generated secret key's, in the instance folder
+DATABASE_FILE = "yizhan.sqlite3"
+SECRET_KEY_FILE = "secret_key"
+#: shortest ``SECRET_KEY`` accepted (characters)
+SECRET_KEY_MIN_CHARS = 32
 #: the geocoder's cache in the instance folder (``stations.geocoding.GeocodeCache``)
 GEOCODE_CACHE_FILE = "geocode-cache.sqlite3"
 
@@ -233,6 +238,45 @@ class SourceMap(Parser):
         return out
 
 
+class DatabaseUrl(Parser):
+    """An SQLAlchemy URL of the accounts database: SQLite (path made absolute) or PostgreSQL (psycopg 3)."""
+
+    allowed = ("an SQLAlchemy URL: sqlite:///PATH, or postgresql+psycopg://user:password@host:5432/database "
+               "(postgresql:// means the same)")
+
+    def __call__(self, raw: Any) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValueError
+        try:
+            url = make_url(raw.strip())
+        except ArgumentError:
+            raise ValueError from None
+        backend = url.get_backend_name()
+        if backend == "sqlite":
+            if url.drivername not in ("sqlite", "sqlite+pysqlite") or not url.database or url.database == ":memory:":
+                raise ValueError  # an in-memory database would be a new, empty one per connection
+            url = url.set(drivername="sqlite", database=os.path.abspath(os.path.expanduser(url.database)))
+        elif backend == "postgresql":
+            if url.drivername not in ("postgresql", "postgresql+psycopg") or not url.database:
+                raise ValueError
+            url = url.set(drivername="postgresql+psycopg")
+        else:
+            raise ValueError
+        return url.render_as_string(hide_password=False)
+
+
+class SecretKey(Parser):
+    allowed = f"a random text of at least {SECRET_KEY_MIN_CHARS} characters"
+
+    def __call__(self, raw: Any) -> str:
+        if not isinstance(raw, str) or len(raw.strip()) < SECRET_KEY_MIN_CHARS:
+            raise ValueError
+        return raw.strip()
+
+
 def _host(entry: str) -> str:
     from .hosts import normalise_host  # ValueError for anything but a host name or IP address
     return normalise_host(entry)
@@ -286,6 +330,12 @@ SETTINGS: tuple[Setting, ...] = (
             "on first start from the bundled sample; any other path must exist and be readable"),
     Setting("COUNTIES_PATH", Derived("the bundled `geodata/counties.geojson`", lambda v: bundled_counties_path()),
             FilePath(), "county outlines (GeoJSON, WGS-84); read only"),
+    Setting("DATABASE_URL", Derived(f"`sqlite:///<INSTANCE_PATH>/{DATABASE_FILE}`",
+                                    lambda v: "sqlite:///" + os.path.join(v["INSTANCE_PATH"], DATABASE_FILE)),
+            DatabaseUrl(),
+            "the accounts database: users, roles, API tokens, the sign-in log, workers' reports (never the "
+            "stations). `yizhan serve` brings it to the current migration at start, as `yizhan db upgrade` does",
+            secret=True),
     Setting("CITY_NAME", "济宁市", Text(), "the city named in the pages' titles"),
     Setting("DEFAULT_LANG", "zh", Choice("zh", "en"), "the pages' language unless `?lang=` or the cookie says"),
     # ---- the map
@@ -342,6 +392,20 @@ SETTINGS: tuple[Setting, ...] = (
             "secure links and HSTS); `X-Forwarded-Host`, `-Port` and `-Prefix` are never trusted"),
     Setting("MAX_URL_LENGTH", 4096, Whole(256, SERVER_REQUEST_LINE_MAX - 20),
             "longest path + query string, bytes; longer gets the site's own 414"),
+    # ---- staff sign-in
+    Setting("SECRET_KEY", Derived(f"generated on first use into `<INSTANCE_PATH>/{SECRET_KEY_FILE}` (mode 0600); "
+                                  "`yizhan serve` refuses to start without a value unless given "
+                                  "`--instance-secret-key` (`make run`)", lambda v: None),
+            SecretKey(),
+            "signs the session cookies and CSRF tokens: a long random text, the same on every server of the "
+            "site (`python -c 'import secrets; print(secrets.token_urlsafe(48))'`); changing it signs everyone out",
+            secret=True),
+    Setting("SESSION_LIFETIME_H", 12, Number(0.1, 24 * 90),
+            "hours a staff sign-in lasts after the last request; then the staff member signs in again"),
+    Setting("LOGIN_FAILURE_LIMIT", "5 per 15 minutes", RateLimit(),
+            "failed sign-ins allowed per account and, separately, per client address; beyond them every "
+            "sign-in of that account or client is refused with 429 and `Retry-After` until the window ends "
+            "(counted where `RATELIMIT_STORAGE_URI` says; off with `RATELIMIT_ENABLED=false`)"),
     # ---- work per request
     Setting("RADIUS_STEP_M", 100, Number(1, 5000),
             "coverage radii are rounded to a multiple of this (1234 → 1200): one analysis and cache entry per step"),

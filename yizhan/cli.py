@@ -1,4 +1,4 @@
-"""The ``yizhan`` command line: nearest, validate, sample, build-geodata, coverage, import, template, export, serve.
+"""The ``yizhan`` command line: nearest, validate, sample, build-geodata, coverage, import, template, export, serve; user, token, db.
 
 Settings come from the site's one table (``web.settings``): ``--stations`` and ``--counties``
 set ``STATIONS_PATH`` and ``COUNTIES_PATH``; everything else, and those two when not given, come
@@ -62,6 +62,31 @@ def resolve_settings(overrides: dict[str, Any], *, prepare: bool = True):
     except settings.SettingError as exc:
         fail(exc)
     return resolved
+
+
+def prepare_sign_in(resolved, instance_secret_key: bool) -> None:
+    """``serve``'s checks before any worker starts: a secret key (production mode: one must be set, unless
+    ``--instance-secret-key``, which makes the instance folder's once) and the accounts database at the
+    current migration (upgraded here, once, not by each worker)."""
+    import sqlalchemy as sa
+
+    from web.auth import instance_secret_key as instance_key
+    from web.db import migrate
+    from web.db.engine import redacted
+    from web.settings import BY_NAME, SettingError
+
+    if resolved.origins["SECRET_KEY"] == "default":
+        if not instance_secret_key:
+            fail(SettingError("SECRET_KEY", None, BY_NAME["SECRET_KEY"].parse.allowed, secret=True,
+                              problem="is not set: `yizhan serve` signs staff sessions with it; set "
+                                      "YIZHAN_SECRET_KEY (the same on every server), or pass "
+                                      "--instance-secret-key for a local run"))
+        instance_key(resolved["INSTANCE_PATH"])
+    url = resolved["DATABASE_URL"]
+    try:
+        migrate.upgrade(url)
+    except sa.exc.SQLAlchemyError as exc:
+        fail(RuntimeError(f"the accounts database {redacted(url)} cannot be used: {str(exc).splitlines()[0]}"))
 
 
 def site_app(overrides: dict[str, Any]):
@@ -396,18 +421,32 @@ def export(out, fmt, lang, stations_path, counties_path):
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request to stdout.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
+@click.option("--instance-secret-key", is_flag=True,
+              help="Without SECRET_KEY, sign sessions with the key in <INSTANCE_PATH>/secret_key (generated on "
+                   "first use): a local run such as `make run`, never production.")
 @stations_option
 @counties_option
-def serve(host, port, workers, threads, timeout_s, worker_class, access_log, log_level, stations_path,
-          counties_path):
-    """Serve the site with gunicorn (production WSGI server)."""
+def serve(host, port, workers, threads, timeout_s, worker_class, access_log, log_level, instance_secret_key,
+          stations_path, counties_path):
+    """Serve the site with gunicorn (production WSGI server).
+
+    Needs SECRET_KEY (env YIZHAN_SECRET_KEY) unless --instance-secret-key; brings the accounts
+    database to the current migration before the workers start.
+    """
     from .server import SiteServer, gunicorn_options
 
     overrides = path_overrides(stations_path, counties_path)
     resolved = resolve_settings(overrides)  # stop here, once, on a bad setting; create the store file once
+    prepare_sign_in(resolved, instance_secret_key)
     config = {name: resolved[name] for name in ("STATIONS_PATH", "COUNTIES_PATH", "INSTANCE_PATH")}
     click.echo(f"serving {config['STATIONS_PATH']} on http://{host}:{port}/ "
                f"({workers} workers x {threads} threads)")
     options = gunicorn_options(host, port, workers, threads, timeout_s=timeout_s, worker_class=worker_class,
                                access_log=access_log, log_level=log_level)
     SiteServer(config, options).run()
+
+from .accounts_cli import db_group, token_group, user_group  # noqa: E402  (they use fail and resolve_settings)
+
+main.add_command(user_group)
+main.add_command(token_group)
+main.add_command(db_group)

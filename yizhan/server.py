@@ -76,12 +76,13 @@ class SiteServer(BaseApplication):
 
 def serve_command(host: str, port: int, workers: int = 2, threads: int = 4, *,
                   worker_class: str = "gthread", access_log: bool = True, log_level: str = "info",
-                  timeout_s: int = DEFAULT_TIMEOUT_S) -> list[str]:
+                  timeout_s: int = DEFAULT_TIMEOUT_S, instance_secret_key: bool = True) -> list[str]:
     """The command that starts ``yizhan serve`` in a subprocess (tests and the HTTP benchmark).
 
-    Settings reach it as ``YIZHAN_*`` variables in the subprocess's environment.
+    Settings reach it as ``YIZHAN_*`` variables in the subprocess's environment. A local run:
+    without ``SECRET_KEY`` the instance folder's key signs the sessions (``--instance-secret-key``).
     """
     cmd = [sys.executable, "-m", "yizhan", "serve", "--host", host, "--port", str(port),
            "--workers", str(workers), "--threads", str(threads), "--worker-class", worker_class,
            "--timeout", str(timeout_s), "--log-level", log_level]
-    return cmd + ([] if access_log else ["--no-access-log"])
+    return cmd + ([] if access_log else ["--no-access-log"]) + (["--instance-secret-key"] if instance_secret_key else [])

@@ -20,6 +20,8 @@ GEOJSON = "application/geo+json"
 
 #: name -> JSON Schema of the bodies the API answers with (``components.schemas``)
 SCHEMAS: dict[str, dict[str, Any]] = {}
+#: name -> OpenAPI security scheme (``components.securitySchemes``), registered by the code that checks it
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {}
 
 
 def schema(name: str, body: dict[str, Any]) -> dict[str, str]:
@@ -28,6 +30,14 @@ def schema(name: str, body: dict[str, Any]) -> dict[str, str]:
         raise ValueError(f"two different response schemas named {name!r}")
     SCHEMAS[name] = body
     return ref(name)
+
+
+def security_scheme(name: str, body: dict[str, Any]) -> str:
+    """Register ``body`` as ``components.securitySchemes[name]``; returns the name."""
+    if name in SECURITY_SCHEMES and SECURITY_SCHEMES[name] != body:
+        raise ValueError(f"two different security schemes named {name!r}")
+    SECURITY_SCHEMES[name] = body
+    return name
 
 
 def ref(name: str) -> dict[str, str]:

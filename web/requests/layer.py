@@ -14,19 +14,26 @@ A route declares itself once, next to its view::
 - ``answers``, ``conditional``, ``operation_id``, ``tags`` and the view's docstring (summary, blank
   line, description) document the route; ``web.openapi`` generates ``/api/openapi.json`` from them.
 
-Two :class:`RequestLayer` instances share these rules: ``api`` (the JSON API, whose declarations are
-the OpenAPI document) and ``pages`` (HTML pages: the same models, never in the API document).
+- ``json`` (a :class:`~web.requests.bodies.BodyModel`: a JSON document, e.g. a GeoJSON Feature or a
+  JSON merge patch) or ``form`` (a :class:`QueryModel` read from an HTML form's fields): the request
+  body, parsed by the same plugin and given to the view as ``body`` (``json``) or ``form``.
+- ``access`` (an :class:`Access`): who may call the route, checked before any parameter or body is
+  parsed (an unauthenticated write is a 401, whatever its body); documented as the operation's
+  ``security`` with its answers (401, 403).
 
 A bad parameter raises :class:`~web.requests.fields.ParameterError` (a
 ``stations.errors.ValidationError``, HTTP 400) naming every bad parameter; ``web.errors`` answers it
-as JSON under /api and as an HTML page elsewhere. spectree (3.x) generates the operations (paths,
-parameters from the models' JSON Schema, operationId, summary, tags); request parsing is this
-module's own plugin (:class:`_Plugin`), which parses the query string with the empty-value and
-repeat rules, validates with the model in a validation context (:class:`RequestContext`: the running
-app's counties and limits) and raises our error instead of spectree's 422 JSON. Request bodies (the
-next issues' JSON merge patches, GeoJSON features and forms) are meant to go through the same plugin:
-a ``json=`` or ``form=`` model on ``route``, parsed in ``_Plugin.validate`` and refused with the same
-``ParameterError`` (``QueryModel.parameter_error(..., where="body")``); no route takes a body yet.
+as JSON under /api and as an HTML page elsewhere. A bad body is the same error naming the body's
+field (``properties.name``) with ``body`` or ``form`` as the problem's record; a body of another
+media type is a 415, one over :data:`~web.requests.bodies.MAX_BODY_BYTES` a 413. spectree (3.x)
+generates the operations (paths, parameters from the models' JSON Schema, operationId, summary,
+tags); request parsing is this module's own plugin (:class:`_Plugin`), which parses the query
+string with the empty-value and repeat rules, validates with the model in a validation context
+(:class:`RequestContext`: the running app's counties and limits) and raises our error instead of
+spectree's 422 JSON.
+
+Two :class:`RequestLayer` instances share these rules: ``api`` (the JSON API, whose declarations are
+the OpenAPI document) and ``pages`` (HTML pages: the same models, never in the API document).
 """
 from __future__ import annotations
 
@@ -110,8 +117,9 @@ class QueryModel(BaseModel):
         return super().model_json_schema(*args, **kwargs)
 
     @classmethod
-    def from_args(cls, args, context: Any = None):
-        """Parse a werkzeug ``MultiDict`` (``request.args``); a bad parameter raises ``ParameterError``."""
+    def from_args(cls, args, context: Any = None, where: str = "query"):
+        """Parse a werkzeug ``MultiDict`` (``request.args``, or ``request.form`` with ``where="form"``);
+        a bad parameter raises ``ParameterError``."""
         data: dict[str, Any] = {}
         names = cls.parameter_names
         for name in args:  # each name once
@@ -123,7 +131,7 @@ class QueryModel(BaseModel):
         try:
             return cls.model_validate(data, context=context if context is not None else RequestContext())
         except PydanticValidationError as exc:
-            raise cls.parameter_error(exc, args) from None
+            raise cls.parameter_error(exc, args, where) from None
 
     @classmethod
     def allowed(cls, name: str) -> str:
@@ -135,23 +143,32 @@ class QueryModel(BaseModel):
     def parameter_error(cls, exc: PydanticValidationError, args: Mapping[str, Any],
                         where: str = "query") -> ParameterError:
         """Every problem of ``exc`` as one :class:`ParameterError` (the first one is its headline)."""
-        problems = []
-        for err in exc.errors(include_url=False):
-            name = str(err["loc"][0]) if err["loc"] else where
-            cause = (err.get("ctx") or {}).get("error")
-            if isinstance(cause, Invalid):
-                name = cause.parameter or name
-                problems.append(Problem(where, name, cause.value, cause.message(name)))
-            elif err["type"] == "missing":
-                raw = args.get(name)
-                what = "missing" if raw is None else "empty"
-                problems.append(Problem(where, name, raw, f"{name} is required but {what}; "
-                                                          f"allowed: {cls.allowed(name)}"))
-            else:  # a type of ours lets every other failure through as Invalid: a safety net
-                value = err.get("input")
-                problems.append(Problem(where, name, value, f"{name}={quote_value(value)} is not allowed "
-                                                            f"({err['msg']}); allowed: {cls.allowed(name)}"))
-        return ParameterError(problems)
+        return problems_error(exc, args, where, cls.allowed)
+
+
+def problems_error(exc: PydanticValidationError, given: Mapping[str, Any], where: str,
+                   allowed: Callable[[str], str]) -> ParameterError:
+    """Every problem of a model's ``exc`` as one :class:`ParameterError`: each names its field (a dotted
+    path in a body: ``properties.name``), quotes the value and says what is allowed."""
+    problems = []
+    for err in exc.errors(include_url=False):
+        name = ".".join(str(part) for part in err["loc"]) if err["loc"] else where
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, Invalid):
+            name = cause.parameter or name
+            problems.append(Problem(where, name, cause.value, cause.message(name)))
+        elif err["type"] == "missing":
+            raw = given.get(name) if hasattr(given, "get") else None
+            what = "missing" if raw is None else "empty"
+            problems.append(Problem(where, name, raw, f"{name} is required but {what}; allowed: {allowed(name)}"))
+        elif err["type"] == "extra_forbidden":
+            problems.append(Problem(where, name, err.get("input"), f"{name} is not a member of this {where}; "
+                                                                   f"allowed: {allowed(where)}"))
+        else:  # a type of ours lets every other failure through as Invalid: a safety net
+            value = err.get("input")
+            problems.append(Problem(where, name, value, f"{name}={quote_value(value)} is not allowed "
+                                                        f"({err['msg']}); allowed: {allowed(name)}"))
+    return ParameterError(problems)
 
 
 # ---- what one request may cost --------------------------------------------------------------------
@@ -187,6 +204,21 @@ ANALYSIS = Work("analysis", rate_limited=True, time_budget="time_budget_s", answ
 })
 
 
+# ---- who may call a route --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call a route (``route(access=...)``): ``check()`` runs before the route's parameters and
+    body are parsed and raises (401, 403) when the caller may not; ``security`` is the OpenAPI
+    security requirement (alternatives, each a mapping of scheme name -> scopes) and ``answers`` the
+    refusals it documents."""
+
+    name: str
+    check: Callable[[], Any]
+    security: tuple[Mapping[str, list[str]], ...] = ()
+    answers: Mapping[int, Answer] = field(default_factory=dict)
+
+
 # ---- declarations ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -201,6 +233,10 @@ class Endpoint:
     operation_id: str | None
     tags: tuple[str, ...]
     path_examples: Mapping[str, Any] = field(default_factory=dict)
+    json: type | None = None            # a web.requests.bodies.BodyModel: the JSON body
+    form: type[QueryModel] | None = None  # an HTML form's fields
+    access: Access | None = None
+    parameters: tuple[Mapping[str, Any], ...] = ()  # documented parameters the view reads itself (headers)
 
 
 ENDPOINT_ATTRIBUTE = "yizhan_endpoint"
@@ -241,8 +277,15 @@ class _Plugin(FlaskPlugin):
 
     def validate(self, func, query, json, form, headers, cookies, resp, before, after,
                  validation_error_status, skip_validation, force_resp_serialize, *args, **kwargs):
+        declared = getattr(func, ENDPOINT_ATTRIBUTE, None)
+        if declared is not None and declared.access is not None:
+            declared.access.check()  # before anything of the request is parsed
         if query is not None:
             kwargs["query"] = query.from_args(request.args)
+        if form is not None:
+            kwargs["form"] = form.from_args(request.form, where="form")
+        if json is not None:
+            kwargs["body"] = json.from_request(request)
         return func(*args, **kwargs)
 
 
@@ -258,19 +301,26 @@ class RequestLayer:
     def route(self, *, query: type[QueryModel] | None = None, answers: Mapping[int, Answer] | None = None,
               work: Work = CHEAP, conditional: bool = False, operation_id: str | None = None,
               tags: tuple[str, ...] = (), path_parameters: Mapping[str, str] | None = None,
-              path_examples: Mapping[str, Any] | None = None) -> Callable:
-        """Declare a view: its query model, answers, work class and documentation (see the module doc).
+              path_examples: Mapping[str, Any] | None = None, json: type | None = None,
+              form: type[QueryModel] | None = None, access: Access | None = None,
+              parameters: tuple[Mapping[str, Any], ...] = ()) -> Callable:
+        """Declare a view: its query model, body model, access, answers, work class and documentation
+        (see the module doc).
 
         ``path_parameters`` describes the URL's variables (name -> description), ``path_examples``
-        gives an example value of each.
+        gives an example value of each; ``parameters`` documents what the view reads itself (e.g.
+        the ``If-Match`` header) as OpenAPI parameter objects.
         """
         if self.documented and not operation_id:
             raise ValueError("an API route needs an operation_id (the OpenAPI document names operations)")
+        if json is not None and form is not None:
+            raise ValueError("a route takes a JSON body or a form, not both")
         declared = Endpoint(self, query, dict(answers or {}), work, conditional, operation_id, tuple(tags),
-                            dict(path_examples or {}))
+                            dict(path_examples or {}), json, form, access, tuple(parameters))
 
         def decorate(view: Callable) -> Callable:
-            wrapped = self.tree.validate(query=query, tags=tags, operation_id=operation_id,
+            setattr(view, ENDPOINT_ATTRIBUTE, declared)  # the plugin finds the access check through it
+            wrapped = self.tree.validate(query=query, json=json, form=form, tags=tags, operation_id=operation_id,
                                          path_parameter_descriptions=path_parameters)(view)
             setattr(wrapped, ENDPOINT_ATTRIBUTE, declared)
             return wrapped

@@ -1,0 +1,47 @@
+"""The staff pages under ``/manage`` (signed-in accounts only).
+
+For now the landing page: who is signed in, their role and counties, and the sign-out button. The
+station list and edit form, history and reverts, and the workers' reports join this blueprint;
+what each account may do is ``web.permissions``'s to say (views call its guarded writes).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, render_template
+from flask_login import login_required
+
+from .. import templating
+from ..auth import current_account
+from ..permissions import editable_counties, visible_counties
+from ..requests import pages
+from ..requests.queries import PageQuery
+from ..state import state
+
+bp = Blueprint("manage", __name__, url_prefix="/manage")
+
+
+@bp.context_processor
+def _template_globals() -> dict[str, Any]:
+    return templating.page_globals()
+
+
+@bp.after_request
+def _finish(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"  # a staff page is for the account that asked, never cached
+    return templating.finish_html(response)
+
+
+@bp.get("")
+@login_required
+@pages.route(query=PageQuery)
+def home(query: PageQuery) -> Response:
+    """The staff landing page: the account, its role and counties."""
+    account = current_account()
+    counties = state().counties
+    shown = sorted(visible_counties(account, counties))
+    editable = editable_counties(account, counties)
+    rows = [{"code": code, "name": counties.name(code), "editable": code in editable} for code in shown]
+    html = render_template("manage.html", account=account, counties=rows,
+                           all_counties=account.is_admin or not account.counties)
+    return Response(html, mimetype="text/html")
