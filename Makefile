@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test serve dev install install-test assets browser sample geodata bench clean
+.PHONY: run test serve dev install install-test assets browser postgis sample geodata bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(BIN)/python:
 
 install: .stamp-install assets
 
-install-test: .stamp-install-test assets browser
+install-test: .stamp-install-test assets browser postgis
 
 # Third-party JS/CSS come from npm at install time (pinned by package-lock.json), never committed.
 assets: web/static/vendor/.stamp
@@ -36,6 +36,19 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium fonts-wqy-microhei; \
 	  else sudo apt-get update -q && sudo apt-get install -y -q chromium fonts-wqy-microhei; fi; }
+
+# PostGIS for the database store's tests where PostgreSQL runs (CI, developers): Debian's
+# postgresql-<major>-postgis-3 for each cluster's major version. Without PostgreSQL nothing is
+# installed and those tests are skipped, saying why.
+postgis:
+	@if ! command -v pg_lsclusters >/dev/null 2>&1 || [ -z "$$(pg_lsclusters -h 2>/dev/null)" ]; then \
+	  echo "postgis: no PostgreSQL on this machine: the PostGIS store's tests will be skipped"; \
+	else for major in $$(pg_lsclusters -h | awk '{print $$1}' | sort -u); do \
+	  pkg="postgresql-$$major-postgis-3"; \
+	  if dpkg-query -W -f='$${Status}' "$$pkg" 2>/dev/null | grep -q 'ok installed'; then continue; fi; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q "$$pkg"; \
+	  else sudo apt-get update -q && sudo apt-get install -y -q "$$pkg"; fi || exit 1; \
+	done; fi
 
 # A local run: the sessions' key is generated into the instance folder (production sets YIZHAN_SECRET_KEY);
 # `yizhan serve` brings the accounts database (SQLite in the instance folder) to its current migration.

@@ -41,9 +41,23 @@ def geojson_backend(folder: Path, counties: Counties, features: list[dict]) -> B
     return Backend("geojson", lambda: open_store(f"geojson:{path}", counties))
 
 
+def postgis_backend(folder: Path, counties: Counties, features: list[dict]) -> Backend:
+    """A fresh schema of the test database (``postgis_db``), loaded with ``features``; no journal yet.
+    Skipped, saying why, where PostgreSQL or PostGIS is missing."""
+    from postgis_db import execute, fresh_schema, store_url
+    from stations.store.postgis import load
+
+    schema = fresh_schema()
+    with open_store(store_url(schema), counties) as seeding:
+        load(seeding, features)
+    execute("DELETE FROM station_journal", schema)  # as the file backend: records, no history
+    return Backend("postgis", lambda: open_store(store_url(schema), counties))
+
+
 #: backend name -> function(folder, counties, features) -> Backend
 BACKENDS: dict[str, Callable[[Path, Counties, list[dict]], Backend]] = {
     "geojson": geojson_backend,
+    "postgis": postgis_backend,
 }
 
 

@@ -211,7 +211,8 @@ def test_open_store_takes_the_journal_path(store_path, tmp_path):
     ("ftp://example.cn/stations.geojson", "unknown scheme 'ftp'"),
     ("geojson://otherhost/stations.geojson", "local file"),
     ("geojson:", "names no file"),
-    ("postgresql+psycopg://yizhan:secret@db.example.cn/yizhan", "no PostgreSQL/PostGIS store"),
+    ("postgresql+psycopg://yizhan:secret@db.example.cn/yizhan?schema=1bad", "plain schema name"),
+    ("mysql://yizhan:secret@db.example.cn/yizhan", "unknown scheme 'mysql'"),
 ])
 def test_open_store_names_a_url_it_cannot_open(url, says):
     with pytest.raises(ValidationError, match=says) as excinfo:

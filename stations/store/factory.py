@@ -3,9 +3,8 @@
 - ``geodata/stations.geojson`` or any path (``str`` or ``os.PathLike``): the GeoJSON file store.
 - ``geojson:PATH`` (relative or absolute) or ``geojson:///absolute/path`` (percent-encoded, as a
   ``file:`` URL): the same.
-- ``postgresql+psycopg://user@host/db`` (also ``postgresql://``, ``postgis://``): the PostgreSQL/
-  PostGIS store, when its module ``stations.store.postgis`` is present (it provides
-  ``open_url(url, counties, **options)``).
+- ``postgresql+psycopg://user@host/db`` (also ``postgresql://``, ``postgis://``; ``?schema=NAME``):
+  the PostgreSQL/PostGIS store, ``stations.store.postgis.open_url(url, counties, **options)``.
 """
 from __future__ import annotations
 
@@ -67,7 +66,7 @@ def open_store(url_or_path: str | os.PathLike, counties=None, **options: Any) ->
         return GeoJSONStore(geojson_path(url), counties=counties, **options)
     if scheme in DATABASE_SCHEMES:
         return _database_opener(url, DATABASE_SCHEMES[scheme])(url, counties, **options)
-    raise _bad(url, f"unknown scheme {scheme!r}; known: geojson, {', '.join(DATABASE_SCHEMES)}")
+    raise _bad(_redacted(url), f"unknown scheme {scheme!r}; known: geojson, {', '.join(DATABASE_SCHEMES)}")
 
 
 def _database_opener(url: str, module_name: str) -> Callable[..., StationStore]:
