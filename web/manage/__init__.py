@@ -1,8 +1,10 @@
 """The staff pages under ``/manage`` (signed-in accounts only).
 
-For now the landing page: who is signed in, their role and counties, and the sign-out button. The
-station list and edit form, history and reverts, and the workers' reports join this blueprint;
-what each account may do is ``web.permissions``'s to say (views call its guarded writes).
+The landing page (who is signed in, their role and counties, the sign-out button) is here; each
+section of the staff pages is a module of this package registering its views on :data:`bp`:
+``stations`` (the station list). What each account may do is ``web.permissions``'s to say (views
+call its guarded writes). Every staff page extends ``templates/manage/base.html`` (the staff nav:
+stations, reports, import, account), which gets ``current_account`` from :func:`_template_globals`.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ bp = Blueprint("manage", __name__, url_prefix="/manage")
 
 @bp.context_processor
 def _template_globals() -> dict[str, Any]:
-    return templating.page_globals()
+    return {**templating.page_globals(), "current_account": current_account()}
 
 
 @bp.after_request
@@ -45,3 +47,6 @@ def home(query: PageQuery) -> Response:
     html = render_template("manage.html", account=account, counties=rows,
                            all_counties=account.is_admin or not account.counties)
     return Response(html, mimetype="text/html")
+
+
+from . import stations  # noqa: E402,F401  (registers its views on bp)
