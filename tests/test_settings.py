@@ -243,3 +243,25 @@ def test_no_module_reads_yizhan_variables_but_the_settings():
             if path.name != "settings.py" and pattern.search(path.read_text(encoding="utf-8")):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+# ---- where the stations live ----------------------------------------------------------------------
+
+def test_the_store_is_the_stations_file_unless_store_url_names_another_or_a_database(app_config, tmp_path):
+    from web.settings import resolve
+
+    assert create_app(app_config).config["STORE_URL"] == app_config["STATIONS_PATH"]
+    given = {
+        f"geojson:{app_config['STATIONS_PATH']}": app_config["STATIONS_PATH"],
+        "postgresql+psycopg://yizhan:secret@db.example.cn/yizhan?schema=stations":
+            "postgresql+psycopg://yizhan:secret@db.example.cn/yizhan?schema=stations",
+        "postgis://db.example.cn/yizhan": "postgis://db.example.cn/yizhan",
+    }
+    for value, parsed in given.items():
+        assert resolve({**app_config, "STORE_URL": value})["STORE_URL"] == parsed
+    for bad in ("ftp://example.cn/stations.geojson", "postgresql://yizhan:secret@db.example.cn/yizhan?schema=1x", ""):
+        with pytest.raises(SettingError, match="STORE_URL") as excinfo:
+            resolve({**app_config, "STORE_URL": bad})
+        assert "secret" not in str(excinfo.value)
+    with pytest.raises(SettingError, match=r"STORE_URL=.* does not exist"):
+        create_app({**app_config, "STORE_URL": str(tmp_path / "missing.geojson")})

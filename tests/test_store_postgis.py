@@ -276,3 +276,22 @@ def test_a_file_written_by_the_file_store_loads_and_dumps_to_the_same_bytes(sche
 def test_removing_the_test_schema_leaves_the_extension(schema):
     execute(f'DROP SCHEMA "{schema}" CASCADE')
     assert rows("SELECT extname FROM pg_extension WHERE extname = 'postgis'") == [("postgis",)]
+
+
+# ---- the site on the database ---------------------------------------------------------------------
+
+def test_the_site_serves_and_plans_from_the_database_that_store_url_names(store, schema, app_config):
+    from web import create_app
+
+    app = create_app({**app_config, "STORE_URL": store_url(schema)})
+    client = app.test_client()
+    listed = client.get("/api/stations?county=370883").get_json()
+    assert [f["id"] for f in listed["features"]] == sorted(
+        f["properties"]["id"] for f in STATION_FEATURES if f["properties"].get("county_code") == "370883")
+    assert client.get("/api/stations/JN-CP-0001").get_json()["properties"]["name"] == "济宁市工人文化宫"
+    nearest = client.get("/api/nearest?lat=35.41&lon=116.59&k=1").get_json()
+    assert nearest["results"][0]["id"] == "JN-CP-0001"
+    assert client.get("/api/coverage?radius=1000").status_code == 200  # the analysis reads the database too
+    store.update("JN-CP-0001", {"status": "closed"})  # another server's change, seen at the next request
+    nearest = client.get("/api/nearest?lat=35.41&lon=116.59&k=1").get_json()
+    assert nearest["results"][0]["id"] != "JN-CP-0001"

@@ -55,7 +55,7 @@ class Computing(ServiceUnavailable):
 class CoverageJob:
     """What an analysis needs; plain values, so it pickles to a child process."""
 
-    stations_path: str
+    stations_path: str  # the store: a file path or a database URL (STORE_URL)
     counties_path: str
     radius_m: float
     new_sites: int

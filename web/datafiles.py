@@ -29,6 +29,9 @@ def prepare(resolved: Resolved) -> None:
         copy_sample(stations)
     for name in ("STATIONS_PATH", "COUNTIES_PATH"):
         check_readable_file(name, resolved[name], resolved.origins[name])
+    store = resolved["STORE_URL"]
+    if resolved.origins["STORE_URL"] != "default" and os.path.isabs(store):  # another file store; a URL is not
+        check_readable_file("STORE_URL", store, resolved.origins["STORE_URL"])
 
 
 def copy_sample(path: str) -> None:

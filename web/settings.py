@@ -268,6 +268,39 @@ class DatabaseUrl(Parser):
         return url.render_as_string(hide_password=False)
 
 
+class StoreUrl(Parser):
+    """Where the stations live: a file path or ``geojson:PATH`` (the GeoJSON file store; made absolute), or a
+    PostgreSQL URL (the PostGIS store, ``stations.store.postgis``; ``open_store`` opens either)."""
+
+    allowed = ("a file path or geojson:PATH (the GeoJSON file store), or a PostgreSQL URL "
+               "postgresql+psycopg://user:password@host:5432/database, optionally ?schema=NAME (the PostGIS store; "
+               "postgresql:// and postgis:// mean the same)")
+
+    def __call__(self, raw: Any) -> str:
+        from stations.errors import ValidationError
+        from stations.store.factory import DATABASE_SCHEMES, geojson_path
+
+        if isinstance(raw, os.PathLike):
+            return FilePath()(raw)
+        if not isinstance(raw, str) or not raw.strip():
+            raise ValueError
+        text = raw.strip()
+        scheme, colon, _ = text.partition(":")
+        scheme = scheme.lower() if colon and len(scheme) > 1 else ""  # one letter: a Windows drive, C:\\
+        try:
+            if scheme == "geojson":
+                return FilePath()(str(geojson_path(text)))
+            if scheme in DATABASE_SCHEMES:
+                from stations.store.postgis.engine import parse_url
+                parse_url(text)  # ValidationError for a malformed URL or schema name
+                return text
+        except ValidationError:
+            raise ValueError from None
+        if scheme and "/" not in scheme and "\\" not in scheme:
+            raise ValueError  # another scheme: not a path either
+        return FilePath()(text)
+
+
 class SecretKey(Parser):
     allowed = f"a random text of at least {SECRET_KEY_MIN_CHARS} characters"
 
@@ -328,6 +361,10 @@ SETTINGS: tuple[Setting, ...] = (
                                      lambda v: os.path.join(v["INSTANCE_PATH"], STATIONS_FILE)), FilePath(),
             "the station store (GeoJSON, WGS-84; its journal `journal.jsonl` beside it). The default is created "
             "on first start from the bundled sample; any other path must exist and be readable"),
+    Setting("STORE_URL", Derived("`STATIONS_PATH` (the GeoJSON file store)", lambda v: v["STATIONS_PATH"]),
+            StoreUrl(),
+            "where the stations live: the GeoJSON file store, or a PostgreSQL/PostGIS database (several app servers, "
+            "national data; its tables made by `stations.store.postgis.upgrade`, see Deploying)", secret=True),
     Setting("COUNTIES_PATH", Derived("the bundled `geodata/counties.geojson`", lambda v: bundled_counties_path()),
             FilePath(), "county outlines (GeoJSON, WGS-84); read only"),
     Setting("DATABASE_URL", Derived(f"`sqlite:///<INSTANCE_PATH>/{DATABASE_FILE}`",

@@ -35,9 +35,9 @@ class AppState:
     #: at most this many derived results are kept (coverage results hold geometry: bound memory)
     MAX_ENTRIES = 24
 
-    def __init__(self, stations_path: str, counties_path: str):
+    def __init__(self, store_url: str, counties_path: str):
         self.counties = Counties.load(counties_path)
-        self.store = open_store(stations_path, counties=self.counties)
+        self.store = open_store(store_url, counties=self.counties)  # a file path or a database URL
         self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Any, _Build] = {}
@@ -109,7 +109,7 @@ class AppState:
 
 
 def init_state(app: Flask) -> None:
-    app.extensions["yizhan"] = AppState(app.config["STATIONS_PATH"], app.config["COUNTIES_PATH"])
+    app.extensions["yizhan"] = AppState(app.config["STORE_URL"], app.config["COUNTIES_PATH"])
 
 
 def state() -> AppState:

@@ -71,7 +71,8 @@ def coverage_result(p: CoverageQuery) -> dict[str, Any]:
     budget_s = declared.work.time_budget_s(limits) if declared is not None else None
     if budget_s is None:  # a route declared cheap must never start an analysis
         raise RuntimeError(f"{request.endpoint} starts an analysis but is not declared work=ANALYSIS")
-    job = CoverageJob(stations_path=str(st.store.path), counties_path=current_app.config["COUNTIES_PATH"],
+    job = CoverageJob(stations_path=current_app.config["STORE_URL"],
+                      counties_path=current_app.config["COUNTIES_PATH"],
                       radius_m=p.radius_m, new_sites=p.new_sites, include_planned=p.include_planned,
                       county=p.county, max_candidates=limits.max_candidates,
                       max_demand_points=limits.max_demand_points)
