@@ -229,20 +229,36 @@ class Counties:
             np.minimum.at(found, rows, tree_idx[hit])  # lowest adcode wins on borders
         return [self.codes[i] if i < len(self.codes) else None for i in found]
 
+    def select(self, adcode: str | None = None, name: str | None = None,
+               bbox: tuple[float, float, float, float] | None = None) -> list[str]:
+        """Adcodes, in order, of the counties with this ``adcode``, this exact ``name``, and whose outline
+        intersects ``bbox`` (minlon, minlat, maxlon, maxlat; WGS-84 degrees, edges included): each
+        filter given must hold."""
+        codes = list(self.codes)
+        if adcode is not None:
+            codes = [c for c in codes if c == adcode]
+        if name is not None:
+            codes = [c for c in codes if self._rows[c]["name"] == name]
+        if bbox is not None and codes:
+            box = shapely.box(*bbox)
+            codes = [c for c in codes if shapely.intersects(self._rows[c]["geometry"], box)]
+        return codes
+
     # -- output -------------------------------------------------------------------------
+    def to_feature(self, code: str) -> dict:
+        """One county as a GeoJSON Feature (WGS-84): adcode, name, area_km2, population; NotFound if unknown."""
+        row = self._row(code)
+        return {
+            "type": "Feature",
+            "properties": {
+                "adcode": code,
+                "name": row["name"],
+                "area_km2": self.area_km2(code),
+                "population": row["population"],
+            },
+            "geometry": mapping(row["geometry"]),
+        }
+
     def to_geojson(self) -> dict:
         """FeatureCollection (WGS-84) with adcode, name, area_km2 and population per county."""
-        features = []
-        for code in self.codes:
-            row = self._rows[code]
-            features.append({
-                "type": "Feature",
-                "properties": {
-                    "adcode": code,
-                    "name": row["name"],
-                    "area_km2": self.area_km2(code),
-                    "population": row["population"],
-                },
-                "geometry": mapping(row["geometry"]),
-            })
-        return {"type": "FeatureCollection", "features": features}
+        return {"type": "FeatureCollection", "features": [self.to_feature(code) for code in self.codes]}

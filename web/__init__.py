@@ -34,6 +34,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(write_api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(planning.bp)
+    from . import ogc
+    app.register_blueprint(ogc.bp)  # OGC API - Features under /ogc
     app.register_blueprint(signin.bp)
     app.register_blueprint(manage.bp)
     errors.register(app)

@@ -25,8 +25,11 @@ from stations.coords import CRS_NAMES, convert
 from stations.model import AMENITIES, COORD_DECIMALS, KINDS, STATUSES
 from stations.store import record_version
 
+from stations.exporting import FORMATS, export_stations, filename
+
 from .caching import conditional, etag_of
 from .errors import json_response
+from .opendata import export_info, negotiate, page_links
 from .openapi import build_openapi
 from .requests import GEOJSON, Answer, api, error, schema
 from .requests.answers import STATION_FEATURE
@@ -78,16 +81,44 @@ NEAREST_RESPONSE = schema("NearestResponse", {
         "coordinate_system": COORDINATE_SYSTEM,
     },
 })
+LINK = schema("Link", {
+    "type": "object", "required": ["href", "rel"],
+    "properties": {"href": {"type": "string", "format": "uri"}, "rel": {"type": "string"},
+                   "type": {"type": "string"}, "title": {"type": "string"}},
+})
 STATION_COLLECTION = schema("StationCollection", {
     "type": "object",
-    "required": ["type", "features"],
+    "required": ["type", "features", "numberMatched", "numberReturned", "links", "license", "attribution", "sample"],
     "properties": {
         "type": {"const": "FeatureCollection"},
         "coordinate_system": COORDINATE_SYSTEM,
+        "numberMatched": {"type": "integer", "minimum": 0, "description": "stations matching the filters, all pages"},
+        "numberReturned": {"type": "integer", "minimum": 0, "description": "stations on this page"},
+        "links": {"type": "array", "items": LINK, "description": "`self`, `next` and `prev` (absolute URLs)"},
+        "title": {"type": "string"},
+        "attribution": {"type": "string", "description": "whom to credit (`DATA_ATTRIBUTION`)"},
+        "license": {"type": "string", "description": "the data's licence (`DATA_LICENSE`)"},
+        "data_date": {"type": ["string", "null"], "format": "date",
+                      "description": "the newest `last_verified_on` of the stations on this page"},
+        "exported_at": {"type": "string", "format": "date-time"},
+        "sample": {"type": "boolean", "description": "true while any station on this page is sample data"},
+        "notice": {"type": "string", "description": "the sample warning, attribution, licence and dates in a line"},
         "features": {"type": "array", "items": STATION_FEATURE},
     },
     **NO_CRS_MEMBER,
 })
+#: the other files /api/stations answers with (``format=``), by media type
+EXPORT_MEDIA_TYPES = {name: f.media_type for name, f in FORMATS.items()}
+EXPORT_MEDIA = {f.media_type.split(";")[0]: {"schema": {"type": "string", "contentEncoding": "binary",
+                                                        "description": f.title}}
+                for name, f in FORMATS.items() if name != "geojson"}
+PAGE_HEADERS = {
+    "Link": {"description": 'The next and previous pages (RFC 8288): `<https://...&offset=1000>; rel="next"`.',
+             "schema": {"type": "string"}},
+    "Content-Disposition": {"description": "With `format`: `attachment` and the file name "
+                                           "(`yizhan-stations.csv`, `yizhan-stations-from-1000.gpkg`).",
+                            "schema": {"type": "string"}},
+}
 STATION_FEATURE_OUT = schema("StationFeatureOut", {
     "description": "A station feature; with `coordinate_system` when positions are not WGS-84.",
     "allOf": [STATION_FEATURE],
@@ -214,24 +245,64 @@ def nearest(query: NearestQuery) -> Response:
 
 @bp.get("/stations")
 @api.route(query=StationsQuery, operation_id="listStations", tags=("stations",), conditional=True,
-           answers={200: Answer("The stations.", STATION_COLLECTION, GEOJSON, CRS_HEADER)})
+           answers={200: Answer("One page of the stations: GeoJSON, or the file asked for with `format` (or "
+                                "`Accept`).", STATION_COLLECTION, GEOJSON, {**CRS_HEADER, **PAGE_HEADERS},
+                                also=EXPORT_MEDIA)})
 def stations(query: StationsQuery) -> Response:
-    """Stations as GeoJSON
+    """Stations as GeoJSON, CSV, XLSX, KML, GeoPackage or Shapefile, a page at a time
 
-    A GeoJSON FeatureCollection (RFC 7946) of the stations matching every filter, sorted by id.
+    The stations matching every filter, sorted by id, `limit` at a time from `offset`. GeoJSON (RFC 7946)
+    by default: a FeatureCollection with `numberMatched` (all matches), `numberReturned` (this page) and
+    `links` (`self`, `next`, `prev`) as foreign members, and the attribution, licence, data date and
+    sample-data notice beside them. `format` (or `Accept`) asks for a file instead; the `Link` header
+    names the next and previous pages in every format.
     """
     st = state()
-    version = st.store.version
-    etag = etag_of("stations", version, _canonical_args())
+    fmt = negotiate(query.format, EXPORT_MEDIA_TYPES, "geojson")
+    etag = etag_of("stations", st.store.version, _canonical_args(), fmt, request.host_url)
 
-    def body() -> str:
-        if query.is_empty:  # the whole map: serialise once per store version
-            return st.cached(("api.stations", query.crs),
-                             lambda: _dumps(_features_in_crs(st.store.to_geojson(), query.crs)))
-        chosen = st.store.query(**query.store_query())
-        return _dumps(_features_in_crs(st.store.to_geojson(chosen), query.crs))
+    def geojson_page() -> tuple[str, str]:
+        """(body, Link header) of the GeoJSON page."""
+        chosen = st.store.query(**query.store_query(), limit=query.limit, offset=query.offset)
+        links = page_links("api.stations", query.offset, query.limit, chosen.next_offset)
+        collection = st.store.to_geojson(chosen)
+        body = {"type": "FeatureCollection",
+                **{k: v for k, v in collection.items() if k not in ("type", "features")},
+                **export_info(chosen, links.self).members(),
+                "numberMatched": chosen.total, "numberReturned": len(chosen),
+                "links": links.json(GEOJSON), "features": collection["features"]}
+        return _dumps(_features_in_crs(body, query.crs)), links.header()
 
-    return _conditional(etag, body, GEOJSON, query.crs)
+    def build() -> Response:
+        if fmt == "geojson":
+            if query.is_empty:  # the whole map, a page at a time: serialised once per store version
+                text, link = st.cached(("api.stations", _canonical_args(), request.host_url), geojson_page)
+            else:
+                text, link = geojson_page()
+            response = Response(text, mimetype=GEOJSON)
+        else:
+            chosen = st.store.query(**query.store_query(), limit=query.limit, offset=query.offset)
+            links = page_links("api.stations", query.offset, query.limit, chosen.next_offset)
+            link = links.header()
+            data = export_stations(chosen, fmt, export_info(chosen, links.self), counties=st.counties,
+                                   lang=query.lang or "zh")
+            response = Response(data, mimetype=FORMATS[fmt].media_type.split(";")[0])
+        if query.format is not None:  # a file asked for by name: a download with a file name
+            response.headers["Content-Disposition"] = content_disposition(fmt, query.offset)
+        if link:
+            response.headers["Link"] = link
+        return response
+
+    response = conditional(etag, build)
+    response.headers["Content-Crs"] = CONTENT_CRS[query.crs]
+    if query.format is None:
+        response.vary.add("Accept")
+    return response
+
+
+def content_disposition(fmt: str, offset: int) -> str:
+    """``attachment; filename=yizhan-stations.csv`` (``-from-1000`` for a later page)."""
+    return f'attachment; filename="{filename(fmt, "yizhan-stations" + (f"-from-{offset}" if offset else ""))}"'
 
 
 @bp.get("/stations/<station_id>")

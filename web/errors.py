@@ -30,13 +30,25 @@ from . import i18n
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api"
+#: paths whose answers are negotiated JSON first (``f=json|html``, else ``Accept``): the OGC API
+NEGOTIATED_PREFIX = "/ogc"
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def wants_json() -> bool:
-    """JSON for the API (and for clients that prefer JSON over HTML), HTML otherwise."""
+    """JSON for the API (and for clients that prefer JSON over HTML), HTML otherwise; under ``/ogc`` as
+    its answers are: ``f=json``/``f=html``, else JSON unless ``Accept`` prefers HTML."""
     path = request.path
-    if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+    if _under(path, API_PREFIX):
         return True
+    if _under(path, NEGOTIATED_PREFIX):
+        f = request.args.get("f", "").strip()
+        if f in ("json", "html"):
+            return f == "json"
+        return request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html"
     return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
 
 

@@ -25,7 +25,7 @@ from stations.model import AMENITIES, KINDS, STATUSES, Station, phone_parts
 
 from . import assets, i18n, maps, templating
 from .requests import pages as page_routes
-from .requests.queries import ListQuery, MapQuery, PositionQuery
+from .requests.queries import PAGE_LIMIT_MAX, ListQuery, MapQuery, PositionQuery
 from .state import state
 from .templating import page_json
 
@@ -185,7 +185,9 @@ def render_map_page(template: str, query: MapQuery, embed: bool = False):
             # Drawn by the page script: data never go through folium (see web.maps).
             "outlines": st.cached(("pages.outlines", crs), lambda: maps.county_outlines(st.counties, crs))
             if len(st.counties) else None,
-            "remote": {"url": url_for("api.stations"), "minZoom": remote_min_zoom} if remote else None,
+            # pages of the largest size, the script following the answer's `next` links
+            "remote": {"url": url_for("api.stations"), "minZoom": remote_min_zoom, "limit": PAGE_LIMIT_MAX}
+            if remote else None,
         },
         "strings": i18n.js_strings(lang),
         "labels": {

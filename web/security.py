@@ -1,5 +1,13 @@
 """Security headers on every response, a per-request CSP nonce, and CORS for the read-only API.
 
+CORS is flask-cors's, configured from ``CORS_ORIGINS`` (default ``*``) for the public read-only API
+(``/api/...``) and the OGC API (``/ogc/...``): GET and HEAD, their preflight, ``ETag``, ``Link``,
+``Content-Crs`` and ``Content-Disposition`` readable by the page's script, no credentials. Nothing
+that writes is shared across sites: flask-cors answers a preflight for another method without
+``Access-Control-Allow-Methods``/``-Headers``, but still sends ``Access-Control-Allow-Origin`` on it
+and on the answer of any method; :func:`_reads_only` takes every CORS header off those answers
+(a POST, PATCH or DELETE, and a preflight asking for one), so the browser refuses them.
+
 Settings read here (declared and checked in ``web.settings``): ``TILE_HOSTS`` (origins of the
 basemap tiles for ``img-src``; default derived from ``TILE_URL``, else from ``BASEMAP``),
 ``EMBED_ALLOWED_ORIGINS`` (who may frame the site: ``frame-ancestors``; ``["*"]`` by default because
@@ -113,18 +121,47 @@ def _set_headers(response: Response) -> Response:
     headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=(), payment=()"
     if request.is_secure:  # direct TLS, or an HTTPS proxy trusted by PROXY_COUNT (web.hosts.trust_proxies)
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    path = request.path
-    if (path == API_PREFIX or path.startswith(API_PREFIX + "/")) and request.method in ("GET", "HEAD", "OPTIONS"):
-        headers["Access-Control-Allow-Origin"] = "*"
-        headers["Access-Control-Expose-Headers"] = "ETag"
-        if request.method == "OPTIONS":
-            headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
-            headers["Access-Control-Allow-Headers"] = "If-None-Match"
-            headers["Access-Control-Max-Age"] = "86400"
     return response
 
 
+#: the methods another site's script may use: reading only
+CORS_METHODS = ("GET", "HEAD", "OPTIONS")
+#: the public read-only paths that answer cross-origin reads (flask-cors resources: regular expressions)
+CORS_PATHS = (rf"{API_PREFIX}/.*", r"/ogc/.*", r"/ogc")
+CORS_EXPOSE = ("ETag", "Link", "Content-Crs", "Content-Disposition")
+CORS_REQUEST_HEADERS = ("Accept", "Accept-Language", "If-None-Match")
+CORS_MAX_AGE_S = 86400
+
+
+def _reads_only(response: Response) -> Response:
+    """Take flask-cors's headers off every answer that is not a read or a preflight for one."""
+    method = request.method
+    asked = request.headers.get("Access-Control-Request-Method", "").upper()
+    if method not in CORS_METHODS or (method == "OPTIONS" and asked not in ("GET", "HEAD")):
+        for name in [k for k in response.headers.keys() if k.lower().startswith("access-control-")]:
+            del response.headers[name]
+    varies = response.headers.getlist("Vary")
+    if len(varies) > 1:  # flask-cors adds its own Vary line: one line, so that response.vary keeps it
+        response.headers["Vary"] = ", ".join(dict.fromkeys(v.strip() for line in varies for v in line.split(",")))
+    return response
+
+
+def register_cors(app: Flask) -> None:
+    """flask-cors on the read-only public paths, from ``CORS_ORIGINS``; reads only (see the module doc)."""
+    from flask_cors import CORS
+
+    origins = app.config["CORS_ORIGINS"]
+    app.after_request(_reads_only)  # registered first, so it runs after flask-cors's own hook
+    if not origins:
+        return
+    anyone = origins == ["*"]
+    CORS(app, resources={path: {} for path in CORS_PATHS}, origins=origins, methods=list(CORS_METHODS),
+         expose_headers=list(CORS_EXPOSE), allow_headers=list(CORS_REQUEST_HEADERS), max_age=CORS_MAX_AGE_S,
+         supports_credentials=False, send_wildcard=anyone, always_send=anyone, vary_header=True)
+
+
 def register(app: Flask) -> None:
-    """Install the header hook and the ``csp_nonce()`` Jinja global on ``app``."""
+    """Install the header hook, CORS and the ``csp_nonce()`` Jinja global on ``app``."""
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.after_request(_set_headers)
+    register_cors(app)

@@ -23,6 +23,7 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from stations.coverage import MAX_NEW_SITES
+from stations.exporting import DEFAULT_ATTRIBUTION, DEFAULT_LICENSE
 
 log = logging.getLogger(__name__)
 
@@ -310,6 +311,18 @@ class SecretKey(Parser):
         return raw.strip()
 
 
+def _origin(entry: str) -> str:
+    """``*``, or a web origin ``scheme://host[:port]`` (no path), lower-cased."""
+    text = entry.strip()
+    if text == "*":
+        return text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") \
+            or parts.query or parts.fragment or parts.username:
+        raise ValueError
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
 def _host(entry: str) -> str:
     from .hosts import normalise_host  # ValueError for anything but a host name or IP address
     return normalise_host(entry)
@@ -416,6 +429,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GEOCODER_MIN_DELAY_S", 1.0, Number(0, 60), "seconds between two requests to the geocoder (politeness; "
             "Nominatim's policy asks for 1)"),
     Setting("GEOCODER_TIMEOUT_S", 10.0, Number(0.5, 120), "seconds to wait for one geocoder answer"),
+    # ---- open data
+    Setting("CORS_ORIGINS", ["*"], TextList(_origin, "origins such as https://www.zoucheng.gov.cn, or `*`"),
+            "web pages (origins) whose scripts may read the public API (`/api`) and the OGC API (`/ogc`): `*` any "
+            "site; `[]` none. Only GET, HEAD and their preflight: nothing that writes is ever allowed across sites"),
+    Setting("DATA_ATTRIBUTION", DEFAULT_ATTRIBUTION, Text(),
+            "whom to credit for the station data: written into every export and the OGC API's collections"),
+    Setting("DATA_LICENSE", DEFAULT_LICENSE, Text(),
+            "the station data's licence (an SPDX id such as CC-BY-4.0, or a text): written into every export "
+            "and the OGC API's collections"),
     # ---- hosts and requests
     Setting("PUBLIC_URL", None, Url(),
             "the site's public base URL, used in share links and QR codes; its host is always trusted "

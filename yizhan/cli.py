@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from stations.errors import ValidationError, YizhanError
+from stations.exporting import FORMATS as EXPORT_FORMATS
 from stations.i18n import label
 from stations.model import AMENITIES, KINDS, STATUSES
 
@@ -370,33 +371,27 @@ def template(out, counties_path):
     click.echo(f"wrote {out}")
 
 
-#: ``yizhan export`` formats: name -> function(stations, counties, lang) -> bytes. XLSX and CSV have the
-#: columns the import reads (an export imported again changes nothing); more formats are one entry each.
-EXPORT_FORMATS: dict[str, Any] = {
-    "xlsx": lambda stations, counties, lang: _round_trip("xlsx", stations, counties, lang),
-    "csv": lambda stations, counties, lang: _round_trip("csv", stations, counties, lang),
-}
-
-
-def _round_trip(fmt, stations, counties, lang):
-    from stations.importing import export_stations
-    return export_stations(stations, counties, fmt, lang)
-
-
 @main.command()
 @click.argument("out", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(list(EXPORT_FORMATS)), default="xlsx", show_default=True,
-              help="xlsx and csv: the columns the import reads (edit in Excel, import again).")
+              help="xlsx and csv: the columns the import reads (edit in Excel, import again); geojson, kml "
+                   "(Google Earth, 奥维地图), gpkg (GeoPackage) and shp (zipped Shapefile, UTF-8) for GIS.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Headers and values: Chinese labels, or English headers and vocabulary keys.")
+              help="xlsx and csv: Chinese headers and labels, or English headers and vocabulary keys.")
 @stations_option
 @counties_option
 def export(out, fmt, lang, stations_path, counties_path):
-    """Write every station to OUT (``-``: standard output) in a format staff can edit and import again."""
-    _, store, counties = _site_store(stations_path, counties_path)
+    """Write every station to OUT (``-``: standard output); the attribution, licence, data date and
+    sample-data notice travel inside the file (DATA_ATTRIBUTION, DATA_LICENSE)."""
+    from stations.exporting import export_stations
+    from web.opendata import export_info
+
+    app, store, counties = _site_store(stations_path, counties_path)
     try:
         stations = store.all()
-        data = EXPORT_FORMATS[fmt](stations, counties, lang)
+        with app.app_context():
+            info = export_info(stations)
+        data = export_stations(stations, fmt, info, counties=counties, lang=lang)
         if out == "-":
             sys.stdout.buffer.write(data)
             sys.stdout.flush()

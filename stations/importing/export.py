@@ -20,6 +20,7 @@ from .vocabulary import BY_FIELD, COLUMNS, allowed_values, vocabulary_labels
 FORMATS = ("xlsx", "csv")
 EXPORT_COLUMNS = tuple(c for c in COLUMNS if c.exported)
 SHEET_NAME = {"zh": "驿站", "en": "stations"}
+README_SHEET = "说明 README"
 LIST_SEPARATOR = "、"
 
 
@@ -88,18 +89,32 @@ def _csv(head: list[str], rows: Iterable[list[Any]]) -> bytes:
     return text.getvalue().encode("utf-8-sig")
 
 
-def export_stations(stations: Iterable[Station], counties=None, fmt: str = "xlsx", lang: str = "zh") -> bytes:
+def export_stations(stations: Iterable[Station], counties=None, fmt: str = "xlsx", lang: str = "zh",
+                    info: Any = None) -> bytes:
     """The stations (sorted by id) as an XLSX workbook or a CSV file (bytes), with the import's columns.
 
     ``counties`` turns county codes into names (``lang="zh"``); ``lang="en"`` writes English headers and
     vocabulary keys. Both read back unchanged through ``stations.importing``.
+
+    ``info`` (a ``stations.exporting.ExportInfo``: attribution, licence, data date, sample notice) goes
+    inside the file: in a CSV as constant columns after the station columns (the header stays the first
+    row, for every CSV reader; the import reads past them, ``METADATA_HEADERS``), in a workbook as a
+    second sheet ``说明 README``.
     """
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+    head = headers(lang)
     rows = [row_values(s, counties, lang) for s in sorted(stations, key=lambda s: s.id)]
     if fmt == "csv":
-        return _csv(headers(lang), rows)
-    return _xlsx([(SHEET_NAME.get(lang, "stations"), headers(lang), rows)])
+        if info is not None:
+            extra = info.columns()
+            head = head + [name for name, _ in extra]
+            rows = [row + [value for _, value in extra] for row in rows]
+        return _csv(head, rows)
+    sheets = [(SHEET_NAME.get(lang, "stations"), head, rows)]
+    if info is not None:
+        sheets.append((README_SHEET, ["key", "value"], [list(pair) for pair in info.items()]))
+    return _xlsx(sheets)
 
 
 EXAMPLE = {"id": EXAMPLE_MARK, "name": "示例：古槐路爱心驿站", "kind": "户外劳动者驿站", "address": "古槐路18号",

@@ -30,8 +30,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ignored_header": ("列 {value} 是序号，不导入", "column {value} is a running number: not imported"),
     "metadata_header": ("列 {value} 说明导出文件本身（每行相同），不导入",
                         "column {value} describes the exported file (the same on every row): not imported"),
-    "metadata_header": ("列 {value} 说明文件本身（署名、许可、数据日期），不导入",
-                        "column {value} describes the file (attribution, licence, data date): not imported"),
     "duplicate_header": ("列 {value} 与列 {other} 都表示 {field}", "columns {value} and {other} both mean {field}"),
     "missing_column": ("缺少列：{field}", "missing column: {field}"),
     "missing_position_columns": ("没有坐标列（经度、纬度，或“经纬度”）和地址列：只能更新已有站点，不能新增",

@@ -19,7 +19,7 @@ from .positions import parse_degrees, parse_pair, place
 from .problems import RowProblem
 from .readers import SourceRow, cell_text
 from .vocabulary import (
-    AMENITY_VALUES, KIND_VALUES, NO, STATUS_VALUES, YES, allowed_values, fold, header_field, is_ignored_header,
+    AMENITY_VALUES, KIND_VALUES, NO, STATUS_VALUES, YES, allowed_values, fold, header_field, is_ignored_header, is_metadata_header,
     known_headers, lookup,
 )
 
@@ -60,8 +60,9 @@ def map_headers(headers: list[str], lang: str = "zh") -> HeaderMap:
             continue
         name = header_field(text)
         if name is None:
-            code = "ignored_header" if is_ignored_header(text) else "unknown_header"
-            hmap.problems.append(RowProblem(code, "info" if code == "ignored_header" else "warning",
+            code = ("ignored_header" if is_ignored_header(text) else
+                    "metadata_header" if is_metadata_header(text) else "unknown_header")
+            hmap.problems.append(RowProblem(code, "warning" if code == "unknown_header" else "info",
                                             column=text, value=text, params={"allowed": "、".join(known_headers(lang))}))
         elif name in hmap.index:
             hmap.problems.append(RowProblem("duplicate_header", column=text, value=text, field=name,

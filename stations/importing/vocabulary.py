@@ -78,6 +78,9 @@ COLUMNS: tuple[Column, ...] = (
 BY_FIELD: dict[str, Column] = {c.field: c for c in COLUMNS}
 #: headers read and deliberately not imported (a running number is not a station id)
 IGNORED_HEADERS = ("序号", "no", "no.", "#", "行号")
+#: the columns an export adds to say what the file is (``stations.exporting``: the same on every row); an
+#: import reads past them
+METADATA_HEADERS = ("attribution", "license", "data_date")
 
 #: value synonyms beyond the model's keys and labels; every target is a key of the vocabulary
 KIND_SYNONYMS = {
@@ -140,6 +143,7 @@ def _header_pairs():
 
 _HEADERS = _table(_header_pairs())
 _IGNORED = {fold(h) for h in IGNORED_HEADERS}
+_METADATA = {fold(h) for h in METADATA_HEADERS}
 
 
 def header_field(header: str) -> str | None:
@@ -151,6 +155,11 @@ def header_field(header: str) -> str | None:
 def is_ignored_header(header: str) -> bool:
     """A header read and deliberately not imported (``序号``: a running number)."""
     return fold(header) in _IGNORED
+
+
+def is_metadata_header(header: str) -> bool:
+    """A column an export adds about the file itself (``license``...): not station data."""
+    return fold(header) in _METADATA
 
 
 def vocabulary_labels(vocab: str) -> dict[str, dict[str, str]]:

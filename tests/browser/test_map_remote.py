@@ -197,3 +197,23 @@ def test_on_amap_tiles_the_bbox_is_sent_in_wgs84_and_markers_drawn_in_gcj02(app_
         watch.assert_clean()
     finally:
         server.stop()
+
+
+def test_a_visible_area_larger_than_a_page_is_loaded_by_following_next_offsets(live_server, make_page,
+                                                                                 station_features, monkeypatch):
+    import web.pages
+
+    monkeypatch.setattr(web.pages, "MARKERS_LIMIT_MAX", 2)  # the page script asks for pages of 2 stations
+    page, watch = make_page()
+    open_map(page, live_server.url)
+    with page.expect_response(lambda r: is_bbox_request(r.url), timeout=WAIT_MS) as answer:
+        page.evaluate("() => yizhan.map.setView([35.4125, 116.5885], 13, {animate: false})")
+    bbox = sent_bbox(answer.value.url)
+    assert parse_qs(urlsplit(answer.value.url).query)["limit"] == ["2"]
+    expected = expected_in(station_features, bbox)
+    assert len(expected) > 2  # more than one page
+    page.wait_for_function(f"() => yizhan.cluster.getLayers().length === {len(expected)}", timeout=WAIT_MS)
+    assert cluster_ids(page) == expected
+    offsets = [parse_qs(urlsplit(u).query).get("offset", ["0"])[0] for u in watch.requests if is_bbox_request(u)]
+    assert offsets[:2] == ["0", "2"]  # the next offsets, in order
+    watch.assert_clean()

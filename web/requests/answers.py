@@ -46,12 +46,17 @@ def ref(name: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Answer:
-    """One documented response: its description, body schema and media type, response headers."""
+    """One documented response: its description, body schema and media type, response headers.
+
+    ``also`` documents other media types the same answer may come in (content negotiation): media
+    type -> OpenAPI media type object (``{"schema": {...}}``).
+    """
 
     description: str
     body: Mapping[str, Any] | None = None
     media: str = JSON
     headers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    also: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def doc(self, extra_headers: Mapping[str, Any] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"description": self.description}
@@ -60,6 +65,8 @@ class Answer:
             out["headers"] = {k: dict(v) for k, v in headers.items()}
         if self.body is not None:
             out["content"] = {self.media: {"schema": dict(self.body)}}
+        if self.also:
+            out.setdefault("content", {}).update({media: dict(obj) for media, obj in self.also.items()})
         return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from stations.coords import CRS_NAMES
+from stations.exporting import FORMATS
 from stations.model import AMENITIES, KINDS, STATUSES
 
 from . import fields
@@ -23,6 +24,10 @@ DEFAULT_K = 5
 MAX_DISTANCE_M = 20_040_000.0  # half the equator: no two points on Earth are further apart
 LANGS = ("zh", "en")
 LIST_SEARCH_MAX_CHARS = 100
+#: stations per page of /api/stations and the OGC API's items: by default, and at most
+PAGE_LIMIT_DEFAULT = 1000
+PAGE_LIMIT_MAX = 10_000
+OFFSET_MAX = 1_000_000_000
 
 Latitude = fields.decimal(-90, 90, "a WGS-84 latitude", examples=(35.41,))
 Longitude = fields.decimal(-180, 180, "a WGS-84 longitude", examples=(116.59,))
@@ -39,6 +44,9 @@ DateTime = fields.date_time()
 DistanceM = fields.decimal(0, MAX_DISTANCE_M, "a distance in metres")
 BBox = fields.bbox()
 SearchText = fields.text(LIST_SEARCH_MAX_CHARS)
+Limit = fields.whole(1, PAGE_LIMIT_MAX)
+Offset = fields.whole(0, OFFSET_MAX)
+Format = fields.choice(FORMATS, examples=("csv",))
 
 KIND_DOC = "Only this kind. " + vocabulary_doc("kind")
 AMENITY_DOC = ("Required amenities, all of them: repeat the parameter or separate with commas. "
@@ -47,6 +55,13 @@ CRS_DOC = ("Coordinate system of positions in the answer: `wgs84` (GeoJSON, OSM,
            "Tencent) or `bd09` (Baidu). The answer's `Content-Crs` header names it; when not wgs84 the body "
            "also says so in a `coordinate_system` member (never a GeoJSON `crs` member).")
 COUNTY_DOC = "County: its 6-digit adcode or its exact name ({counties})."
+LIMIT_DOC = (f"Stations per page, at most {PAGE_LIMIT_MAX:,} (default {PAGE_LIMIT_DEFAULT:,}); the answer links the next "
+             "page (`links` and the `Link` header, `rel=next`).")
+OFFSET_DOC = "Skip this many matching stations (in id order) first: the `next` link sets it."
+FORMAT_DOC = ("File format: `geojson` (default), `csv` (UTF-8 with BOM), `xlsx`, `kml` (Google Earth, 奥维地图), `gpkg` "
+              "(GeoPackage) or `shp` (zipped Shapefile, UTF-8). Without it the `Accept` header chooses among their "
+              "media types, GeoJSON first. Attribution, licence, the data's date and the sample-data notice travel "
+              "inside every file.")
 LANG_DOC = "Language of the page: `zh` (default) or `en`; remembered in a cookie. Anything else is ignored."
 
 
@@ -103,7 +118,19 @@ class StationsQuery(QueryModel):
     amenity: Amenities = Field((), description=AMENITY_DOC)
     bbox: BBox = Field(None, description="minlon,minlat,maxlon,maxlat in WGS-84 degrees (longitude "
                                                   "first), min <= max.")
-    crs: Crs = Field("wgs84", description=CRS_DOC)
+    crs: Crs = Field("wgs84", description=CRS_DOC + " GeoJSON only: every other format is WGS-84.")
+    limit: Limit = Field(PAGE_LIMIT_DEFAULT, description=LIMIT_DOC)
+    offset: Offset = Field(0, description=OFFSET_DOC)
+    format: Format = Field(None, description=FORMAT_DOC)
+    lang: Lang = Field(None, description="CSV and XLSX: `zh` (default) Chinese headers, labels and county names, "
+                                         "or `en` English headers and vocabulary keys; the import reads both back.")
+
+    @model_validator(mode="after")
+    def _crs_only_in_geojson(self):
+        if self.crs != "wgs84" and self.format not in (None, "geojson"):
+            raise Invalid(f"is only for GeoJSON, not format={self.format}", self.crs,
+                          "crs=wgs84 (or no crs) with any format other than geojson", parameter="crs")
+        return self
 
     def store_query(self) -> dict[str, Any]:
         """Keyword arguments for the store's ``query``."""

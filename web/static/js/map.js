@@ -17,7 +17,7 @@
 
   var DATA = JSON.parse(document.getElementById("yz-data").textContent);
   var C = DATA.config;
-  var REMOTE = C.remote || null;  // {url, minZoom}: markers come from the API, area by area
+  var REMOTE = C.remote || null;  // {url, minZoom, limit}: markers come from the API, area by area, page by page
   var S = DATA.strings;
   var LABELS = DATA.labels;
   var map = window[C.mapVar];
@@ -645,6 +645,7 @@
 
   // ---- remote: the stations of the visible area, from the API ------------------------------
   var REMOTE_DEBOUNCE_MS = 250;
+  var REMOTE_MAX_PAGES = 50;  // a bound on one area's requests (50 pages of REMOTE.limit stations)
   var REMOTE_PAD = 0.25;      // ask for a quarter more on every side: small pans need no request
   var remoteMinZoom = REMOTE ? REMOTE.minZoom : 0;
   var remoteSeq = 0;
@@ -688,29 +689,28 @@
     params.set("bbox", bbox.map(function (v) { return v.toFixed(5); }).join(","));  // WGS-84, lon first
     if (f.kind) params.set("kind", f.kind);
     if (f.amenities.length) params.set("amenity", f.amenities.join(","));
+    if (REMOTE.limit) params.set("limit", String(REMOTE.limit));
     var seq = ++remoteSeq;
-    fetch(REMOTE.url + "?" + params.toString(), { headers: { Accept: "application/geo+json" } })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.json();
-      })
-      .then(function (collection) {
-        if (seq !== remoteSeq) return;
-        remoteLoaded = { bounds: want, key: key };
-        var recs = [];
-        (collection.features || []).forEach(function (feature) {
-          var p = feature.properties || {};
-          var c = feature.geometry && feature.geometry.coordinates;
-          if (!p.id || !c || p.status === "closed") return;
-          recs.push(recordFrom(p, c[0], c[1]));  // GeoJSON order: (lon, lat)
-        });
-        showRecords(recs);
-      })
-      .catch(function () {
-        if (seq !== remoteSeq) return;
-        setStatus(S.api_error, "error");
-      });
-  }
+    var recs = [];
+    var pages = 0;
+    // The markers come a page at a time, as the page's own records (drawing CRS, hours in words, open
+    // now): follow `next_offset` until the area is complete. "Open now" and 24 h filter them here.
+    function loadPage(offset) {
+      params.set("offset", String(offset));
+      return fetch(REMOTE.url + "?" + params.toString(), { headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (answer) {
+          if (seq !== remoteSeq) return null;
+          (answer.markers || []).forEach(function (rec) {
+            if (rec.id && rec.status !== "closed") recs.push(rec);
+          });
+          pages++;
+          if (answer.next_offset !== null && answer.next_offset !== undefined && pages < REMOTE_MAX_PAGES) {
+            return loadPage(answer.next_offset);
+          }
 
   // ---- start --------------------------------------------------------------------------------
   if (C.outlines) {  // every county's outline, for orientation (drawing CRS; no text is shown)
