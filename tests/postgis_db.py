@@ -82,6 +82,17 @@ def fresh_schema() -> str:
     return name
 
 
+def unmigrated_schema() -> str:
+    """A new schema name of this session's, not created (``upgrade`` makes it), dropped when the session ends."""
+    require_postgis()
+    made = _state.setdefault("schemas", [])
+    if not made:
+        atexit.register(_drop_schemas)
+    name = f"yizhan_test_{SESSION}_{len(made) + 1}"
+    made.append(name)
+    return name
+
+
 def store_url(schema: str) -> str:
     """The store URL of ``schema`` in the test database."""
     return f"{TEST_DATABASE_URL}{'&' if '?' in TEST_DATABASE_URL else '?'}schema={schema}"

@@ -219,7 +219,7 @@ def token_revoke(token_id):
 
 @click.group("db")
 def db_group() -> None:
-    """The databases' migrations."""
+    """The databases: their migrations (upgrade), and the whole station store in and out (load, dump)."""
 
 
 @db_group.command("upgrade")
@@ -251,3 +251,6 @@ def db_upgrade():
         except YizhanError as exc:
             fail(exc)
         click.echo(f"station store {redacted(store)}: at migration {postgis.SCHEMA_REVISION}")
+
+
+from . import db_cli  # noqa: E402,F401  (adds `yizhan db load` and `yizhan db dump` to db_group)
