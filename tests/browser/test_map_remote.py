@@ -199,11 +199,11 @@ def test_on_amap_tiles_the_bbox_is_sent_in_wgs84_and_markers_drawn_in_gcj02(app_
         server.stop()
 
 
-def test_a_visible_area_larger_than_a_page_is_loaded_by_following_next_offsets(live_server, make_page,
-                                                                                 station_features, monkeypatch):
+def test_a_visible_area_larger_than_a_page_is_loaded_by_following_next_links(live_server, make_page,
+                                                                               station_features, monkeypatch):
     import web.pages
 
-    monkeypatch.setattr(web.pages, "MARKERS_LIMIT_MAX", 2)  # the page script asks for pages of 2 stations
+    monkeypatch.setattr(web.pages, "PAGE_LIMIT_MAX", 2)  # the page script asks for pages of 2 stations
     page, watch = make_page()
     open_map(page, live_server.url)
     with page.expect_response(lambda r: is_bbox_request(r.url), timeout=WAIT_MS) as answer:
@@ -215,5 +215,5 @@ def test_a_visible_area_larger_than_a_page_is_loaded_by_following_next_offsets(l
     page.wait_for_function(f"() => yizhan.cluster.getLayers().length === {len(expected)}", timeout=WAIT_MS)
     assert cluster_ids(page) == expected
     offsets = [parse_qs(urlsplit(u).query).get("offset", ["0"])[0] for u in watch.requests if is_bbox_request(u)]
-    assert offsets[:2] == ["0", "2"]  # the next offsets, in order
+    assert offsets[:2] == ["0", "2"]  # the next links, in order
     watch.assert_clean()

@@ -693,24 +693,38 @@
     var seq = ++remoteSeq;
     var recs = [];
     var pages = 0;
-    // The markers come a page at a time, as the page's own records (drawing CRS, hours in words, open
-    // now): follow `next_offset` until the area is complete. "Open now" and 24 h filter them here.
-    function loadPage(offset) {
-      params.set("offset", String(offset));
-      return fetch(REMOTE.url + "?" + params.toString(), { headers: { Accept: "application/json" } })
+    // The API answers a page at a time: follow its `next` links until the area is complete.
+    function loadPage(url) {
+      return fetch(url, { headers: { Accept: "application/geo+json" } })
         .then(function (response) {
           if (!response.ok) throw new Error("HTTP " + response.status);
           return response.json();
         })
-        .then(function (answer) {
+        .then(function (collection) {
           if (seq !== remoteSeq) return null;
-          (answer.markers || []).forEach(function (rec) {
-            if (rec.id && rec.status !== "closed") recs.push(rec);
+          (collection.features || []).forEach(function (feature) {
+            var p = feature.properties || {};
+            var c = feature.geometry && feature.geometry.coordinates;
+            if (!p.id || !c || p.status === "closed") return;
+            recs.push(recordFrom(p, c[0], c[1]));  // GeoJSON order: (lon, lat)
           });
+          var next = (collection.links || []).filter(function (l) { return l.rel === "next"; })[0];
           pages++;
-          if (answer.next_offset !== null && answer.next_offset !== undefined && pages < REMOTE_MAX_PAGES) {
-            return loadPage(answer.next_offset);
-          }
+          if (next && next.href && pages < REMOTE_MAX_PAGES) return loadPage(next.href);
+          return recs;
+        });
+    }
+    loadPage(REMOTE.url + "?" + params.toString())
+      .then(function (all) {
+        if (all === null || seq !== remoteSeq) return;
+        remoteLoaded = { bounds: want, key: key };
+        showRecords(all);
+      })
+      .catch(function () {
+        if (seq !== remoteSeq) return;
+        setStatus(S.api_error, "error");
+      });
+  }
 
   // ---- start --------------------------------------------------------------------------------
   if (C.outlines) {  // every county's outline, for orientation (drawing CRS; no text is shown)
