@@ -44,8 +44,8 @@ PALACE_CLASSES = (1, 2, 3)
 # Property order in the stored GeoJSON: stable, so that a change is a small git diff.
 PROPERTY_ORDER = (
     "id", "name", "kind", "county_code", "address", "phone", "opening_hours", "amenities",
-    "host", "status", "opened_on", "last_verified_on", "palace_class", "floor_area_m2",
-    "beds", "sample", "source",
+    "host", "status", "status_reason", "reopens_on", "opened_on", "last_verified_on", "palace_class",
+    "floor_area_m2", "beds", "sample", "source",
 )
 
 COORD_DECIMALS = 7  # about 1 cm; RFC 7946 recommends no more precision than needed
@@ -76,6 +76,8 @@ class Station:
     amenities: tuple[str, ...] = ()
     host: str | None = None
     status: str = "open"
+    status_reason: str | None = None  # why it is not open (temporarily closed, closed...)
+    reopens_on: str | None = None  # YYYY-MM-DD: when a temporarily closed station opens again
     opened_on: str | None = None
     last_verified_on: str | None = None
     palace_class: int | None = None

@@ -55,6 +55,9 @@ COUNTY_CODE_PATTERN = _whole(r"[0-9]{6}")
 NAME_PATTERN = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]"
 NAME_MAX = 200
 TEXT_MAX = 500
+STATUS_REASON_MAX = 200
+#: the one status a reopening date belongs to
+REOPENS_STATUS = "temporarily_closed"
 _ID_RE = re.compile(ID_PATTERN)
 _PHONE_RE = re.compile(PHONE_PATTERN)
 _DATE_RE = re.compile(DATE_PATTERN)
@@ -173,9 +176,15 @@ def check_properties(props: Mapping[str, Any], label: str) -> list[Problem]:
     hours = props.get("opening_hours")
     if hours is not None:
         problems.extend(check_opening_hours(hours, label))
-    for key in ("opened_on", "last_verified_on"):
+    for key in ("opened_on", "last_verified_on", "reopens_on"):
         if props.get(key) is not None:
             problems.extend(_check_date(label, key, props[key]))
+    reason = props.get("status_reason")
+    if reason is not None and (not isinstance(reason, str) or len(reason) > STATUS_REASON_MAX):
+        add(Problem(label, "status_reason", reason, f"a text of at most {STATUS_REASON_MAX} characters"))
+    if props.get("reopens_on") is not None and status != REOPENS_STATUS:
+        add(Problem(label, "reopens_on", props["reopens_on"],
+                    f"only for status {REOPENS_STATUS} (the date it opens again); remove it for status {status}"))
 
     pclass = props.get("palace_class")
     if pclass is not None:
@@ -329,6 +338,12 @@ def build_schema() -> dict[str, Any]:
                     "amenities": optional("array", uniqueItems=True, items={"enum": list(AMENITIES)}),
                     "host": text,
                     "status": {"enum": list(STATUSES)},
+                    "status_reason": optional("string", maxLength=STATUS_REASON_MAX,
+                                              description="why the station has its status (temporarily closed, "
+                                                          "closed...)"),
+                    "reopens_on": {**day, "description": f"YYYY-MM-DD, a real calendar date (format: date): when "
+                                                         f"the station opens again; only for status "
+                                                         f"{REOPENS_STATUS}"},
                     "opened_on": day,
                     "last_verified_on": day,
                     "palace_class": {"enum": [*PALACE_CLASSES, None],
@@ -338,9 +353,16 @@ def build_schema() -> dict[str, Any]:
                     "sample": optional("boolean"),
                     "source": text,
                 },
-                # palace_class belongs to a cultural palace only
-                "if": {"required": ["kind"], "properties": {"kind": {"const": "cultural_palace"}}},
-                "else": {"properties": {"palace_class": {"type": "null"}}},
+                "allOf": [
+                    {  # palace_class belongs to a cultural palace only
+                        "if": {"required": ["kind"], "properties": {"kind": {"const": "cultural_palace"}}},
+                        "else": {"properties": {"palace_class": {"type": "null"}}},
+                    },
+                    {  # a reopening date belongs to a temporarily closed station only
+                        "if": {"required": ["status"], "properties": {"status": {"const": REOPENS_STATUS}}},
+                        "else": {"properties": {"reopens_on": {"type": "null"}}},
+                    },
+                ],
             },
         },
     }

@@ -783,6 +783,10 @@ REAL_RESPONSES = [
     ("/api/stations/JN-CB-0001?crs=gcj02", "/api/stations/{station_id}"),
     ("/api/stations/JN-XX-0000", "/api/stations/{station_id}"),
     ("/api/counties", "/api/counties"),
+    ("/api/counties/locate?lon=116.59&lat=35.41&crs=gcj02", "/api/counties/locate"),  # the staff form's lookups
+    ("/api/counties/locate?lon=200&lat=35.41", "/api/counties/locate"),
+    ("/api/hours/preview?text=Mo-Fr 08:00-18:00", "/api/hours/preview"),
+    ("/api/hours/preview?text=Mo-Fr 25:00-18:00", "/api/hours/preview"),
     ("/api/health", "/api/health"),
     ("/api/openapi.json", "/api/openapi.json"),
     ("/api/coverage", "/api/coverage"),            # web.planning's, documented in the same document

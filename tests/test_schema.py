@@ -146,6 +146,12 @@ DECIDED = [
     # palace_class belongs to a cultural palace only
     ("properties", "palace_class", 1, False),     # BASE is a rest station
     ("properties", "palace_class", None, True),
+    # a reason for the status, 200 characters at most; a reopening date for a temporarily closed one only
+    ("properties", "status_reason", "装修", True),
+    ("properties", "status_reason", "驿" * 200, True),
+    ("properties", "status_reason", "驿" * 201, False),
+    ("properties", "reopens_on", "2026-12-01", False),  # BASE is open
+    ("properties", "reopens_on", None, True),
     # whole patterns: no trailing newline, no non-ASCII digits
     ("properties", "id", "JN-RS-0001\n", False),
     ("properties", "county_code", "370811\n", False),
@@ -186,6 +192,18 @@ def test_palace_class_is_accepted_on_a_cultural_palace_only():
     assert schema_accepts(palace) and not validator_problems(palace)
     palace["properties"]["palace_class"] = 4
     assert not schema_accepts(palace) and validator_problems(palace)
+
+
+def test_reopens_on_is_accepted_on_a_temporarily_closed_station_only():
+    closed = with_change("properties", "status", "temporarily_closed")
+    closed["properties"].update(status_reason="装修", reopens_on="2026-12-01")
+    assert schema_accepts(closed) and not validator_problems(closed)
+    for status in ("open", "closed", "planned"):
+        closed["properties"]["status"] = status
+        assert not schema_accepts(closed)
+        assert [p.field for p in validator_problems(closed)] == ["reopens_on"]
+    closed["properties"].update(status="temporarily_closed", reopens_on="2026-02-30")
+    assert not schema_accepts(closed) and validator_problems(closed)
 
 
 def test_null_optional_properties_are_stored_as_not_given():
@@ -265,7 +283,8 @@ EDGES = {
     "opening_hours": [*VALID_HOURS, *INVALID_HOURS, 24],
     "amenities": [[], ["wifi", "wifi"], ["jacuzzi"], "wifi", [["wifi"]], [None], [1], {"wifi": True},
                   list(AMENITIES)],
-    "opened_on": DATE_EDGES, "last_verified_on": DATE_EDGES,
+    "opened_on": DATE_EDGES, "last_verified_on": DATE_EDGES, "reopens_on": DATE_EDGES,
+    "status_reason": ["", "x" * 200, "x" * 201, "驿" * 200, "\n", 200],
     "palace_class": [1, 2, 3, 1.0, 0, 4, True, False, "1", 2.5, [1]],
     "floor_area_m2": [0, -1, 0.0, -0.0, 5e-324, 1e308, True, "100", 10 ** 400, float("nan"), float("inf")],
     "beds": [0, -1, 12.0, 12.5, -0.0, True, 10 ** 30, 1e300, "12", float("inf"), float("nan")],
@@ -292,11 +311,19 @@ def _palace(**props):
     return feature
 
 
+def _temporarily_closed(**props):
+    feature = copy.deepcopy(BASE)
+    feature["properties"].update({"status": "temporarily_closed", "reopens_on": "2026-12-01", **props})
+    return feature
+
+
 @pytest.mark.parametrize("key, value", [(k, v) for k, values in EDGES.items() for v in [*values, *ANY_TYPE]])
 def test_schema_and_validator_agree_on_each_edge_value(key, value):
-    """Each near miss, one at a time, on a valid rest station and on a valid cultural palace."""
+    """Each near miss, one at a time, on a valid rest station, a valid cultural palace and a valid
+    temporarily closed station with its reopening date."""
     agree(with_change("properties", key, value))
     agree(_palace(**{key: value}))
+    agree(_temporarily_closed(**{key: value}))
     agree(with_change("properties", key, None, delete=True))
 
 
@@ -344,6 +371,8 @@ def _records():
         "amenities": st.lists(st.sampled_from(list(AMENITIES)), unique=True, max_size=5),
         "opened_on": dates,
         "last_verified_on": dates,
+        "reopens_on": dates,
+        "status_reason": st.text(max_size=40),
         "palace_class": st.sampled_from([1, 2, 3]),
         "floor_area_m2": st.one_of(st.floats(min_value=0, exclude_min=True, allow_infinity=False),
                                    st.integers(1, 10 ** 7)),
@@ -367,7 +396,8 @@ def _records():
         "phone": st.text(alphabet="0123456789+-() 转\n０", max_size=34),
         "opening_hours": st.sampled_from(INVALID_HOURS),
         "amenities": st.lists(st.one_of(st.sampled_from(list(AMENITIES)), strings, numbers), max_size=4),
-        "opened_on": any_day, "last_verified_on": any_day,
+        "opened_on": any_day, "last_verified_on": any_day, "reopens_on": any_day,
+        "status_reason": st.integers(195, 205).map(lambda n: "驿" * n),
         "palace_class": numbers, "floor_area_m2": numbers, "beds": numbers,
         "sample": st.one_of(st.booleans(), numbers),
     }
@@ -391,10 +421,12 @@ def _records():
     def good_properties(draw):
         props = {key: draw(valid[key]) for key in ("id", "name", "kind", "status")}
         for key in PROPERTY_ORDER:
-            if key not in props and key != "palace_class" and draw(st.booleans()):
+            if key not in props and key not in ("palace_class", "reopens_on") and draw(st.booleans()):
                 props[key] = draw(valid[key])
         if props["kind"] == "cultural_palace" and draw(st.booleans()):
             props["palace_class"] = draw(valid["palace_class"])
+        if props["status"] == "temporarily_closed" and draw(st.booleans()):
+            props["reopens_on"] = draw(valid["reopens_on"])
         return props
 
     @st.composite

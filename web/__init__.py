@@ -38,6 +38,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(ogc.bp)  # OGC API - Features under /ogc
     app.register_blueprint(signin.bp)
     app.register_blueprint(manage.bp)
+    from .manage import editing_api
+    app.register_blueprint(editing_api.bp)  # the station form's lookups: /api/hours/preview, /api/counties/locate
     errors.register(app)
     security.register(app)
     limits.register(app)  # after the blueprints: its rate limits wrap the planner's views

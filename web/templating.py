@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from stations.model import AMENITIES, KINDS, STATUSES
 
-from . import assets, i18n
+from . import ago, assets, i18n
 
 
 def page_globals() -> dict[str, Any]:
@@ -34,6 +34,7 @@ def page_globals() -> dict[str, Any]:
         "city": current_app.config.get("CITY_NAME", ""),
         "asset": lambda rel: assets.static_path(rel, current_app.static_url_path or "/static"),
         "KINDS": KINDS, "STATUSES": STATUSES, "AMENITIES": AMENITIES,
+        "verified_ago": lambda day: ago.verified_text(day, lang),  # "3 天前核实"
     }
 
 

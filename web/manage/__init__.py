@@ -2,7 +2,9 @@
 
 The landing page (who is signed in, their role and counties, the sign-out button) is here; each
 section of the staff pages is a module of this package registering its views on :data:`bp`:
-``stations`` (the station list). What each account may do is ``web.permissions``'s to say (views
+``stations`` (the station list), ``editing`` (the station form: new, edit, confirm still
+true, delete), ``history`` (a station's journal and reverts); ``editing_api`` is the form's two JSON
+lookups under ``/api`` (its own blueprint). What each account may do is ``web.permissions``'s to say (views
 call its guarded writes). Every staff page extends ``templates/manage/base.html`` (the staff nav:
 stations, reports, import, account), which gets ``current_account`` from :func:`_template_globals`.
 """
@@ -49,4 +51,4 @@ def home(query: PageQuery) -> Response:
     return Response(html, mimetype="text/html")
 
 
-from . import stations  # noqa: E402,F401  (registers its views on bp)
+from . import editing, history, stations  # noqa: E402,F401  (register their views on bp)

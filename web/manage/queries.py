@@ -75,13 +75,23 @@ class StationForm(QueryModel):
     action: fields.choice(("save", "lookup")) = Field("save", description="save, or look up the address")
 
 
-class StatusForm(QueryModel):
-    """``POST /manage/stations/<id>/status``: a status change with its reason and reopening date."""
+class EditQuery(PageQuery):
+    """``GET /manage/stations/<id>``: the form, optionally with a suggested change typed in (an accepted
+    workers' report: ``web.manage.reports``). Nothing is saved until the editor saves the form."""
 
-    status: fields.choice(STATUSES) = Field(description="the new status")
-    status_reason: FormText = Field("", description="why")
-    reopens_on: FormText = Field("", description="YYYY-MM-DD (temporarily closed only)")
-    version: Version = Field("", description=VERSION_RE_TEXT)
+    status: Status = Field(None, description="a suggested status")
+    status_reason: FormText = Field(None, description="a suggested reason for the status")
+    reopens_on: FormText = Field(None, description="a suggested reopening date")
+    amenity: fields.choices(AMENITIES) = Field((), description="suggested amenities (`amenity=` alone: none)")
+    check: fields.choices(("position", "address", "opening_hours", "amenities", "status", "phone")) = Field(
+        (), description="fields to check (highlighted)")
+    from_report: fields.whole(1, 10**12) = Field(None, description="the workers' report the suggestion comes from")
+
+
+class ConfirmQuery(PageQuery):
+    """``POST /manage/stations/<id>/confirm``: where to go back to (the list, or the station's form)."""
+
+    next: fields.choice(("edit", "list")) = Field("edit", description="the page to go back to")
 
 
 class VersionForm(QueryModel):
@@ -89,6 +99,12 @@ class VersionForm(QueryModel):
 
     version: Version = Field("", description=VERSION_RE_TEXT)
     note: fields.text(500) = Field("", description="a note for the journal")
+
+
+class HistoryQuery(PageQuery):
+    """``/manage/stations/<id>/history``: a page of the journal, older than entry ``before``."""
+
+    before: fields.whole(1, 10**12) = Field(None, description="show the changes older than this one")
 
 
 class RevertForm(QueryModel):

@@ -11,6 +11,7 @@ from flask import Response, render_template, request, url_for
 from flask_login import login_required
 
 from stations.model import Station
+from stations.store import record_version
 
 from .. import ago, i18n
 from ..auth import current_account
@@ -28,6 +29,7 @@ class ListRow:
     editable: bool
     verified: str  # "3 天前核实"
     verified_days: int | None
+    version: str  # the record version the list shows (confirm still true is pinned to it)
 
 
 def visible_stations(account, query: StationListQuery) -> list[Station]:
@@ -78,7 +80,7 @@ def stations(query: StationListQuery) -> Response:
     today = ago.today_shanghai()
     rows = [ListRow(s, st.counties.name(s.county_code) if s.county_code in st.counties else "",
                     can_edit(account, s), ago.verified_text(s.last_verified_on, lang, today),
-                    ago.days_since(s.last_verified_on, today)) for s in shown]
+                    ago.days_since(s.last_verified_on, today), record_version(s)) for s in shown]
     mine = visible_counties(account, st.counties)
     county_options = [(code, st.counties.name(code)) for code in st.counties.codes if code in mine]
     args = request.args.to_dict()
