@@ -160,3 +160,41 @@ def test_two_editors_save_the_same_version_the_second_gets_409_with_both_version
     # the 409 answer itself is the one console error Chromium logs for page B
     assert all("409" in e for e in watch_b.console_errors), watch_b.console_errors
     assert not watch_b.outside and not watch_b.page_errors
+
+
+@pytest.fixture
+def amap_app(staff_config):
+    """The site on AMap's basemap (GCJ-02 drawing), tiles still from the local test route."""
+    from staff import Staff
+    from web import create_app
+
+    app = create_app({**staff_config, "BASEMAP": "amap"})
+    Staff(app).add("ren")
+    yield app
+    app.extensions["yizhan.db"].dispose()
+
+
+def test_on_amap_tiles_the_form_draws_in_gcj02_and_reads_a_click_back_into_wgs84(amap_app, make_page):
+    from coord_reference import metres_apart
+
+    from .conftest import LiveServer
+
+    server = LiveServer(amap_app)
+    try:
+        page, watch = make_page(viewport=DESKTOP)
+        sign_in(page, server.url, "ren")
+        open_form(page, server.url, "JN-RS-0001")  # WGS-84 116.5870, 35.4150
+        page.locator("#edit-map").evaluate("map => map.scrollIntoView({block: 'center'})")
+        box = page.locator(".leaflet-marker-icon").first.bounding_box()
+        located = page.evaluate("document.documentElement.getAttribute('data-located')")
+        # a click just below the marker's tip (its icon is 41 px high, anchored at the bottom): about 12 m south
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] + 3)
+        page.wait_for_function(f"() => document.documentElement.getAttribute('data-located') !== '{located}'",
+                               timeout=WAIT_MS)
+        clicked = (float(page.input_value("#f-lon")), float(page.input_value("#f-lat")))
+        # drawn in GCJ-02 and read back into WGS-84: a few metres from the station, not the ~500 m offset
+        assert metres_apart(clicked, (116.5870, 35.4150)) < 30, clicked
+        assert page.input_value("#f-crs") == "wgs84"
+        watch.assert_clean()
+    finally:
+        server.stop()
