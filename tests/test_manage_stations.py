@@ -591,3 +591,23 @@ def test_look_up_this_address_fills_the_position_without_saving(geocoded_app, st
     stub.answer = lambda path, params: (200, [road], 0)
     answer = client.post(f"/manage/stations/{REN_STATION}", data=form_of(client, address="洸河路", action="lookup"))
     assert "只找到道路或区域" in answer.get_data(as_text=True)
+
+
+def test_a_status_change_drops_the_reason_and_date_of_the_status_before_unless_it_sets_them(staff_app, staff):
+    from stations.store import apply_changes
+
+    closed = store(staff_app).update(REN_STATION, {"status": "temporarily_closed", "status_reason": "维修",
+                                                   "reopens_on": "2026-12-01"})
+    assert apply_changes(closed, {"status": "temporarily_closed"})["properties"]["reopens_on"] == "2026-12-01"
+    assert "status_reason" not in apply_changes(closed, {"status": "closed"})["properties"]
+    assert apply_changes(closed, {"status": "closed", "status_reason": "拆除"})["properties"]["status_reason"] == "拆除"
+    # the write API's merge patch of the status alone reopens the station cleanly (no 422 for a stale date)
+    client = staff_app.test_client()
+    etag = client.get(f"/api/stations/{REN_STATION}").headers["ETag"]
+    answer = client.patch(f"/api/stations/{REN_STATION}", json={"properties": {"status": "open"}},
+                          headers={**staff.bearer("ren"), "If-Match": etag})
+    assert answer.status_code == 200, answer.get_json()
+    station = store(staff_app).get(REN_STATION)
+    assert (station.status, station.status_reason, station.reopens_on) == ("open", None, None)
+    entry = store(staff_app).history(REN_STATION)[0]
+    assert entry.changed == ("status", "status_reason", "reopens_on") and entry.who == "ren"

@@ -128,8 +128,10 @@ def apply_changes(before: Station, changes: Mapping[str, Any]) -> dict[str, Any]
     ``changes`` maps property names to new values (``None`` removes an optional property) and may
     move the point by ``geometry`` (a GeoJSON Point, WGS-84) or by ``lon``/``lat`` (degrees), not
     both. A move drops ``county_code`` so that validation derives it from the new position, unless
-    the changes set ``county_code`` too: then validation checks it against the position. The id
-    cannot change.
+    the changes set ``county_code`` too: then validation checks it against the position. Likewise
+    a change of ``status`` drops ``status_reason`` and ``reopens_on``, which belong to the status they
+    explain, unless the changes set them too (reopening a station clears "closed for repairs, reopens
+    on 12-01"). The id cannot change.
     """
     if not isinstance(changes, Mapping):
         raise ValidationError(Problem(before.id, "(changes)", type(changes).__name__,
@@ -150,12 +152,20 @@ def apply_changes(before: Station, changes: Mapping[str, Any]) -> dict[str, Any]
         props.pop("county_code", None)  # derived again from the new position
     if changes.get("id", before.id) != before.id:
         raise InvalidRecord(Problem(before.id, "id", changes["id"], "ids are stable and cannot change"))
+    if changes.get("status", before.status) != before.status:
+        for key in STATUS_DETAILS:
+            if key not in changes:
+                props.pop(key, None)  # they explained the status that is changing
     for key, value in changes.items():
         if value is None:
             props.pop(key, None)
         else:
             props[key] = value
     return feature
+
+
+#: the properties that explain a station's status: a change of status drops them unless it sets them
+STATUS_DETAILS = ("status_reason", "reopens_on")
 
 
 def _moved(before: Station, geometry: Any) -> bool:
