@@ -113,7 +113,7 @@ class _SubIndex:
         self.lon = lon
         self.lat = lat
         self.rank = rank
-        self.tree = cKDTree(xyz, balanced_tree=False) if self.n else None
+        self.tree = cKDTree(xyz, balanced_tree=False, copy_data=False) if self.n else None  # xyz is never changed: no copy
 
 
 class NearestIndex:
@@ -144,7 +144,32 @@ class NearestIndex:
         self._cache: OrderedDict[tuple, _SubIndex] = OrderedDict()
         self._default: _SubIndex | None = None
         self._all = _SubIndex(np.arange(n), self._lon, self._lat, self._xyz, self._rank)
+        self._table = None
         log.debug("nearest index over %d stations", n)
+
+    @classmethod
+    def from_table(cls, table) -> "NearestIndex":
+        """The index of a store's :class:`~stations.store.table.StationTable` (``StationStore.table()``):
+        built from its columns, materialising only the stations of each answer. A set of ``serves`` is
+        tested once per distinct (kind, status, amenities, opening_hours, county_code) on a stand-in
+        station with those values: its test may read only these fields."""
+        self = cls.__new__(cls)
+        self._stations = table  # a Sequence of Stations, each materialised when an answer needs it
+        self._table = table
+        n = len(table)
+        self._lon = np.asarray(table.lon, dtype=float)  # the table's own columns (never changed)
+        self._lat = np.asarray(table.lat, dtype=float)
+        self._xyz = _xyz(self._lon, self._lat).reshape(n, 3)
+        self._rank = np.arange(n, dtype=np.int64)  # the table is in id order
+        self._amen_bit = {a: 1 << i for i, a in enumerate(AMENITIES)}
+        self._columns = (table.kind_names(), table.status_names(), np.asarray(table.amenity_bits, dtype=np.int64))
+        self._always = None
+        self._lock = threading.Lock()
+        self._cache = OrderedDict()
+        self._default = None
+        self._all = _SubIndex(np.arange(n), self._lon, self._lat, self._xyz, self._rank)
+        log.debug("nearest index over a table of %d stations", n)
+        return self
 
     def _station_coords(self, field: str, values: list, limit: float, problems: list) -> np.ndarray:
         """Station coordinates as a float array; appends a Problem for every bad one."""
@@ -185,11 +210,23 @@ class NearestIndex:
             from stations.hours import open_around_the_clock  # lazy: only the open_24_7 filter needs it
 
             memo: dict[str | None, bool] = {}
-            for s in self._stations:
-                if s.opening_hours not in memo:
-                    memo[s.opening_hours] = open_around_the_clock(s.opening_hours)
-            self._always = np.fromiter((memo[s.opening_hours] for s in self._stations), bool, len(self._stations))
+            texts = self._opening_hours_list()
+            for text in texts:
+                if text not in memo:
+                    memo[text] = open_around_the_clock(text)
+            self._always = np.fromiter((memo[text] for text in texts), bool, len(texts))
         return self._always
+
+    def _opening_hours_list(self) -> list:
+        """Every station's ``opening_hours`` text (or ``None``), in index order."""
+        if self._table is not None:
+            return self._table.hours_list()
+        return [s.opening_hours for s in self._stations]
+
+    def _hours_at(self, g: int) -> str | None:
+        if self._table is not None:
+            return self._table.hours_at(g)
+        return self._stations[g].opening_hours
 
     def __len__(self) -> int:
         return len(self._stations)
@@ -400,15 +437,15 @@ class NearestIndex:
         if m <= _SCALAR_INV_MAX:
             gidx = None if sub.identity else sub.gidx
             inv = _GEOD.inv
+            lons, lats, rank = self._lon, self._lat, self._rank
             rows = []
             for j in cand:
                 g = j if gidx is None else gidx[j]
-                st = stations[g]
-                s = inv(lon, lat, st.lon, st.lat)[2]
+                s = inv(lon, lat, lons[g], lats[g])[2]
                 if s <= max_d:
-                    rows.append((s, st.id, g, st))
+                    rows.append((s, rank[g], g))  # ties by id (rank is id order)
             rows.sort()
-            return [Hit(row[3], row[0]) for row in rows[:k]]
+            return [Hit(stations[row[2]], row[0]) for row in rows[:k]]
         cand_a = np.asarray(cand)
         dist = _GEOD.inv(np.full(m, lon), np.full(m, lat), sub.lon[cand_a], sub.lat[cand_a])[2]
         ok = dist <= max_d
@@ -419,7 +456,7 @@ class NearestIndex:
 
     def _open(self, sub: _SubIndex, j: int, at: datetime, memo: dict) -> bool:
         """Open at ``at``; stations without (readable) hours are not reported as open."""
-        text = self._stations[sub.gidx[j]].opening_hours
+        text = self._hours_at(sub.gidx[j])
         res = memo.get(text)
         if res is None:
             from stations.hours import open_state  # lazy: only the open_at filter needs it

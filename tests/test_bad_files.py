@@ -132,8 +132,8 @@ def test_web_reads_a_bad_file_once_per_version(client, stations_path, monkeypatc
     from stations.store import geojson as store_module  # where the file backend reads
 
     reads = []
-    real = store_module.read_stations_text
-    monkeypatch.setattr(store_module, "read_stations_text", lambda path: reads.append(path) or real(path))
+    real = store_module.decode_stations_bytes  # every read of the file's text goes through it
+    monkeypatch.setattr(store_module, "decode_stations_bytes", lambda data, where: reads.append(where) or real(data, where))
     write_gbk(stations_path)
     for url in ("/api/stations", "/api/nearest?lat=35.4&lon=116.6", "/", "/api/stations"):
         assert client.get(url).status_code == 500

@@ -173,8 +173,8 @@ def test_a_bad_file_is_read_once_per_version(stations_path, counties_path, monke
     from stations.counties import Counties
 
     reads = []
-    real = store_module.read_stations_text
-    monkeypatch.setattr(store_module, "read_stations_text", lambda path: reads.append(path) or real(path))
+    real = store_module.decode_stations_bytes  # every read of the file's text goes through it
+    monkeypatch.setattr(store_module, "decode_stations_bytes", lambda data, where: reads.append(where) or real(data, where))
     write_gbk(stations_path)
     store = GeoJSONStore(stations_path, counties=Counties.load(counties_path))
     messages = []

@@ -22,8 +22,7 @@ import os
 import threading
 from pathlib import Path
 
-import folium
-import folium.plugins
+from .folium_import import folium  # imported without pandas: see there
 from flask import Flask, Response, request, send_file, send_from_directory
 from werkzeug.security import safe_join
 

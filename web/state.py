@@ -104,8 +104,10 @@ class AppState:
         return True
 
     def nearest_index(self):
+        """The nearest index of the store's current version: built from its columns (``store.table()``),
+        so a national store's worker holds ids, positions and filter codes, not 186,100 records."""
         from stations.nearest import NearestIndex
-        return self.cached("nearest", lambda: NearestIndex(self.store.all()))
+        return self.cached("nearest", lambda: NearestIndex.from_table(self.store.table()))
 
 
 def init_state(app: Flask) -> None:

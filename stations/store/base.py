@@ -37,7 +37,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..errors import Conflict, InvalidRecord, NotFound, Problem, ValidationError, quote_value
 from ..model import Station
@@ -47,6 +47,9 @@ from .records import (
     apply_changes, as_feature, check_record_version, feature_version, field_value, id_prefix, next_id,
     record_version, to_feature_collection, validate_features, validated,
 )
+
+if TYPE_CHECKING:
+    from .table import StationTable
 
 #: entries :meth:`StationStore.history` gives when no ``limit`` is passed
 HISTORY_LIMIT = 100
@@ -116,6 +119,14 @@ class StationStore(ABC):
     @abstractmethod
     def get(self, station_id: str) -> Station:
         """The station with this id; :class:`~stations.errors.NotFound` (404) if there is none."""
+
+    def table(self) -> "StationTable":
+        """The stations as compact columns (:class:`~stations.store.table.StationTable`, id order), for
+        indexes such as the nearest lookup: a backend reads what the columns need (the file store keeps
+        its table; a database store sends one query) and materialises records only on access."""
+        from .table import StationTable
+
+        return StationTable.from_stations(self.all(), self.collection_members())
 
     def record_version(self, station_id: str) -> str:
         """The current version of one record (see :func:`~stations.store.records.record_version`),

@@ -54,6 +54,11 @@ def read_stations_text(path: Path) -> str:
     except OSError as exc:
         raise StoredDataError(Problem(where, "(file)", type(exc).__name__,
                                       f"a readable GeoJSON file ({exc.strerror or exc})"), where) from None
+    return decode_stations_bytes(data, where)
+
+
+def decode_stations_bytes(data: bytes, where: str) -> str:
+    """:func:`read_stations_text` of bytes read already (``where`` names the file)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -101,6 +106,11 @@ def atomic_write(path: Path, text: str) -> None:
     The new file keeps the mode of the file it replaces and, where this process may set them,
     its owner and group; a new store gets the mode ``open()`` gives (0666 less the umask).
     """
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """:func:`atomic_write` of bytes."""
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -121,10 +131,10 @@ def atomic_write(path: Path, text: str) -> None:
     else:
         raise FileExistsError(f"no free temporary file name in {folder}")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "wb") as fh:
             if old is not None:
                 _copy_owner_and_mode(path, fh.fileno(), old)
-            fh.write(text)
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

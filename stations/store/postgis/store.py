@@ -4,6 +4,9 @@ What it adds to the interface's contract (``stations.store.base``):
 
 - The database is the truth; every read asks it. ``all()`` keeps the last full read and reuses it
   while the store-wide version has not moved (one indexed read of a one-row table per call).
+  ``table()`` (what the nearest index is built from) reads only the columns it needs, in one query
+  of one row per column (``string_agg``, ~0.6 s for 186,100 stations), not the records' JSONB; the
+  records of an answer are then read by id, in one query.
 - Tables (migration ``0001``): ``stations`` (a ``geometry(Point, 4326)`` column with a GiST index;
   ``kind``, ``status``, ``county_code`` and ``amenities`` as columns for the filters, ``amenities`` a
   ``text[]`` with a GIN index; the whole record as ``properties`` JSONB; ``version``, the record's
@@ -33,12 +36,13 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import sqlalchemy as sa
 from sqlalchemy import text
 
-from ...errors import InvalidRecord, NotFound, StaleVersion, quote_value
+from ...errors import InvalidRecord, NotFound, StaleVersion, StoreUnavailable, quote_value
 from ...model import Station
 from ..base import StationStore, StoreTransaction
 from ..journal import JournalEntry, new_entry
 from ..query import Page, StationQuery
 from ..records import feature_version, validate_features
+from ..table import AMENITY_BIT, KIND_KEYS, STATUS_KEYS, FetchRecords, StationTable, code_column
 from . import engine
 from .engine import check_revision, database_errors, make_engine, parse_url, pid_guard, redacted
 
@@ -63,6 +67,18 @@ _JOURNAL = text("""
 _ENTRY = "id, at, who, action, station_id, changed, note, reverts, before, after"
 _COPY = "COPY stations (id, name, kind, status, county_code, amenities, geom, properties, version) FROM STDIN"
 _EWKB_POINT = struct.Struct("<BIIdd")  # little-endian, Point with SRID flag, SRID, x (lon), y (lat)
+#: the columns of ``table()``, each as one text (one query, one row: no 186,100 row objects); the
+#: subquery's order is the aggregates' (checked after parsing)
+_TABLE = text("""
+    SELECT count(*) AS n, string_agg(id, E'\\n') AS ids,
+           string_agg(ST_X(geom)::text, ' ') AS lon, string_agg(ST_Y(geom)::text, ' ') AS lat,
+           string_agg(coalesce(array_position(CAST(:kinds AS text[]), kind) - 1, -1)::text, ' ') AS kind,
+           string_agg(coalesce(array_position(CAST(:statuses AS text[]), status) - 1, -1)::text, ' ') AS status,
+           string_agg(coalesce(amenities::text, '{}'), ' ') AS amenities,
+           string_agg(coalesce(hours, E'\\x1f'), E'\\x1e') AS hours,
+           string_agg(coalesce(county_code, ''), ' ') AS county
+    FROM (SELECT id, geom, kind, status, amenities, properties->>'opening_hours' AS hours, county_code
+          FROM stations ORDER BY id) AS ordered""")
 
 
 def _station(properties: Mapping[str, Any], lon: float, lat: float) -> Station:
@@ -116,6 +132,39 @@ def _where(q: StationQuery) -> tuple[str, dict[str, Any]]:
                        " AND ST_X(geom) BETWEEN :minlon AND :maxlon AND ST_Y(geom) BETWEEN :minlat AND :maxlat")
         params.update(zip(("minlon", "minlat", "maxlon", "maxlat"), q.bbox))
     return " AND ".join(clauses) or "true", params
+
+
+def _parse_table(row: Any, hours: list | None, members: Mapping[str, Any], records: FetchRecords) -> StationTable:
+    """The :class:`StationTable` of ``_TABLE``'s one row (``hours``: the opening hours read apart)."""
+    import numpy as np
+
+    n = row.n
+    if not n:
+        return StationTable.from_stations([], members, records=records)
+    ids = np.array(row.ids.encode("utf-8").split(b"\n"))
+    columns = {
+        "lon": np.array(row.lon.split(" "), dtype=np.float64), "lat": np.array(row.lat.split(" "), dtype=np.float64),
+        "kind": np.array(row.kind.split(" "), dtype=np.int8), "status": np.array(row.status.split(" "), dtype=np.int8),
+    }
+    bits_of: dict[str, int] = {}
+
+    def bits(text_value: str) -> int:
+        found = bits_of.get(text_value)
+        if found is None:
+            found = bits_of[text_value] = sum(AMENITY_BIT.get(a, 0) for a in set(text_value[1:-1].split(",")))
+        return found
+
+    columns["amenity_bits"] = np.fromiter((bits(a) for a in row.amenities.split(" ")), np.int64, n)
+    texts: list[Any] = [None]
+    hour_texts = hours if hours is not None else [None if h == "\x1f" else h for h in row.hours.split("\x1e")]
+    columns["hours"] = code_column(hour_texts, texts)
+    codes: list[Any] = [None]
+    columns["county"] = code_column((c or None for c in row.county.split(" ")), codes)
+    if n > 1 and not bool(np.all(ids[:-1] < ids[1:])):  # the aggregates did not keep the order: sort here
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        columns = {k: v[order] for k, v in columns.items()}
+    return StationTable(ids=ids, **columns, hours_texts=texts, county_codes=codes, records=records, members=members)
 
 
 class _DatabaseTransaction(StoreTransaction):
@@ -183,6 +232,7 @@ class PostGISStore(StationStore):
         self._process: dict[str, int] = {}
         self._checked = False
         self._cache: tuple[str, list[Station]] | None = None  # (store version, all stations)
+        self._table: tuple[str, StationTable] | None = None  # (store version, its table)
         self._cache_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -221,6 +271,36 @@ class PostGISStore(StationStore):
             self._cache = (version, stations)
         log.debug("read %d stations from %s at version %s", len(stations), self.source, version)
         return list(stations)
+
+    def table(self) -> StationTable:
+        """The stations' columns (id, lon, lat, kind, status, amenities, opening_hours, county) in one query;
+        kept while the store's version stays. Records are read by id when an answer needs them."""
+        with self._connect(snapshot=True) as connection:
+            version = _token(connection.execute(text("SELECT store_id, version FROM station_store")).one())
+            cached = self._table
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            row = connection.execute(_TABLE, {"kinds": list(KIND_KEYS), "statuses": list(STATUS_KEYS)}).one()
+            hours = None
+            if row.n and len(row.hours.split("\x1e")) != row.n:  # a text holding the separator: read them apart
+                hours = [h for (h,) in connection.execute(
+                    text("SELECT properties->>'opening_hours' FROM stations ORDER BY id"))]
+            members = connection.execute(text("SELECT members FROM station_store")).scalar() or {}
+        table = _parse_table(row, hours, members, FetchRecords(self._fetch, self._gone))
+        with self._cache_lock:
+            self._table = (version, table)
+        log.debug("read the columns of %d stations from %s at version %s", len(table), self.source, version)
+        return table
+
+    def _fetch(self, ids: list[str]) -> dict[str, Station]:
+        with self._connect() as connection:
+            rows = connection.execute(text(f"SELECT {_RECORD} FROM stations WHERE id = ANY(CAST(:ids AS text[]))"),
+                                      {"ids": ids})
+            return {r.properties["id"]: _station(r.properties, r.lon, r.lat) for r in rows}
+
+    def _gone(self, station_id: str) -> Exception:
+        return StoreUnavailable(f"station {station_id} was removed from {self.source} while an answer was being "
+                                "read; ask again", self.source)
 
     def get(self, station_id: str) -> Station:
         if isinstance(station_id, str):
