@@ -217,6 +217,13 @@ class NearestIndex:
             self._always = np.fromiter((memo[text] for text in texts), bool, len(texts))
         return self._always
 
+    def _materialise(self, indices: list) -> list[Station]:
+        """The stations at these indices; from a table, all in one read (a database: one query)."""
+        if self._table is not None:
+            return self._table.take(indices)
+        stations = self._stations
+        return [stations[g] for g in indices]
+
     def _opening_hours_list(self) -> list:
         """Every station's ``opening_hours`` text (or ``None``), in index order."""
         if self._table is not None:
@@ -445,14 +452,15 @@ class NearestIndex:
                 if s <= max_d:
                     rows.append((s, rank[g], g))  # ties by id (rank is id order)
             rows.sort()
-            return [Hit(stations[row[2]], row[0]) for row in rows[:k]]
+            top = rows[:k]
+            return [Hit(st, row[0]) for st, row in zip(self._materialise([row[2] for row in top]), top)]
         cand_a = np.asarray(cand)
         dist = _GEOD.inv(np.full(m, lon), np.full(m, lat), sub.lon[cand_a], sub.lat[cand_a])[2]
         ok = dist <= max_d
         cand_a, dist = cand_a[ok], dist[ok]
         order = np.lexsort((sub.rank[cand_a], dist))[:k]
         gsel = sub.gidx[cand_a[order]].tolist()
-        return [Hit(stations[g], s) for g, s in zip(gsel, dist[order].tolist())]
+        return [Hit(st, s) for st, s in zip(self._materialise(gsel), dist[order].tolist())]
 
     def _open(self, sub: _SubIndex, j: int, at: datetime, memo: dict) -> bool:
         """Open at ``at``; stations without (readable) hours are not reported as open."""
@@ -545,6 +553,9 @@ class NearestIndex:
         top_d_l, top_g_l = top_d.ravel().tolist(), top_g.ravel().tolist()
         done_l = done.tolist()
         stations = self._stations
+        if self._table is not None:  # every answer's station in one read (a database: one query)
+            wanted = sorted({top_g_l[c] for r in range(m) if done_l[r] for c in range(r * width, r * width + found[r])})
+            stations = dict(zip(wanted, self._table.take(wanted)))
         out: list[list[Hit]] = []
         for r in range(m):
             if not done_l[r]:

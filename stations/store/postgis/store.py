@@ -229,7 +229,13 @@ class PostGISStore(StationStore):
         self.source = redacted(self.url) + (f" schema {self.schema}" if self.schema else "")
         self.counties = counties
         self._engine = make_engine(self.url, self.schema, **dict(engine_options or {}))
+        # one-statement reads (the version each request checks, a record, the journal): autocommit,
+        # no transaction to begin and roll back around them: ~0.3 ms instead of ~0.6 ms on loopback
+        self._reader = make_engine(self.url, self.schema, **{**dict(engine_options or {}),
+                                                             "isolation_level": "AUTOCOMMIT",
+                                                             "pool_reset_on_return": None})
         self._process: dict[str, int] = {}
+        self._reader_process: dict[str, int] = {}
         self._checked = False
         self._cache: tuple[str, list[Station]] | None = None  # (store version, all stations)
         self._table: tuple[str, StationTable] | None = None  # (store version, its table)
@@ -252,11 +258,21 @@ class PostGISStore(StationStore):
                     connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
                 yield connection
 
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
+        """A pooled autocommit connection for reads that need no snapshot (each statement on its own)."""
+        if not self._checked:
+            with self._connect():
+                pass
+        pid_guard(self._reader, self._reader_process)
+        with database_errors(self.source), self._reader.connect() as connection:
+            yield connection
+
     # ---- reading -------------------------------------------------------------------------
     @property
     def version(self) -> str:
         """``<write counter>-<store id>``: changes with every write, by any process or server."""
-        with self._connect() as connection:
+        with self._read() as connection:
             return _token(connection.execute(text("SELECT store_id, version FROM station_store")).one())
 
     def all(self) -> list[Station]:
@@ -293,7 +309,7 @@ class PostGISStore(StationStore):
         return table
 
     def _fetch(self, ids: list[str]) -> dict[str, Station]:
-        with self._connect() as connection:
+        with self._read() as connection:
             rows = connection.execute(text(f"SELECT {_RECORD} FROM stations WHERE id = ANY(CAST(:ids AS text[]))"),
                                       {"ids": ids})
             return {r.properties["id"]: _station(r.properties, r.lon, r.lat) for r in rows}
@@ -304,7 +320,7 @@ class PostGISStore(StationStore):
 
     def get(self, station_id: str) -> Station:
         if isinstance(station_id, str):
-            with self._connect() as connection:
+            with self._read() as connection:
                 row = connection.execute(text(f"SELECT {_RECORD} FROM stations WHERE id = :id"),
                                          {"id": station_id}).first()
             if row is not None:
@@ -314,7 +330,7 @@ class PostGISStore(StationStore):
     def record_version(self, station_id: str) -> str:
         """The stored content hash (written with the record; equal to ``record_version(get(id))``)."""
         if isinstance(station_id, str):
-            with self._connect() as connection:
+            with self._read() as connection:
                 version = connection.execute(text("SELECT version FROM stations WHERE id = :id"),
                                              {"id": station_id}).scalar()
             if version is not None:
@@ -334,7 +350,7 @@ class PostGISStore(StationStore):
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     def collection_members(self) -> dict[str, Any]:
-        with self._connect() as connection:
+        with self._read() as connection:
             return dict(connection.execute(text("SELECT members FROM station_store")).scalar() or {})
 
     def _history(self, station_id: str | None, since: datetime | None, before: int | None,
@@ -351,7 +367,7 @@ class PostGISStore(StationStore):
             clauses.append("id < :before")
             params["before"] = before
         where = " AND ".join(clauses) or "true"
-        with self._connect() as connection:
+        with self._read() as connection:
             rows = connection.execute(
                 text(f"SELECT {_ENTRY} FROM station_journal WHERE {where} ORDER BY id DESC LIMIT :limit"), params)
             return [_entry(r) for r in rows]
@@ -359,7 +375,7 @@ class PostGISStore(StationStore):
     def journal_entry(self, entry_id: int) -> JournalEntry:
         row = None
         if isinstance(entry_id, int) and not isinstance(entry_id, bool) and -2**63 <= entry_id < 2**63:
-            with self._connect() as connection:
+            with self._read() as connection:
                 row = connection.execute(text(f"SELECT {_ENTRY} FROM station_journal WHERE id = :id"),
                                          {"id": entry_id}).first()
         if row is None:
@@ -424,3 +440,4 @@ class PostGISStore(StationStore):
     def close(self) -> None:
         """Close the pooled connections."""
         self._engine.dispose()
+        self._reader.dispose()
