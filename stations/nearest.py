@@ -103,16 +103,14 @@ def _relevant_chord(bound_m: float) -> float:
 class _SubIndex:
     """A tree over the stations passing the static filters (kind, amenities, statuses, 24/7)."""
 
-    __slots__ = ("n", "tree", "gidx", "identity", "lon", "lat", "rank")
+    __slots__ = ("n", "tree", "gidx", "identity")
 
-    def __init__(self, gidx: np.ndarray, lon: np.ndarray, lat: np.ndarray, xyz: np.ndarray,
-                 rank: np.ndarray):
+    def __init__(self, gidx: np.ndarray, xyz: np.ndarray):
+        # positions and ranks are the index's own arrays at ``gidx`` (no copies: a national subset's
+        # would be ~4.5 MB each)
         self.n = len(gidx)
         self.gidx = gidx
         self.identity = bool(self.n == 0 or (gidx[0] == 0 and gidx[-1] == self.n - 1))
-        self.lon = lon
-        self.lat = lat
-        self.rank = rank
         self.tree = cKDTree(xyz, balanced_tree=False, copy_data=False) if self.n else None  # xyz is never changed: no copy
 
 
@@ -143,7 +141,7 @@ class NearestIndex:
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple, _SubIndex] = OrderedDict()
         self._default: _SubIndex | None = None
-        self._all = _SubIndex(np.arange(n), self._lon, self._lat, self._xyz, self._rank)
+        self._all = _SubIndex(np.arange(n), self._xyz)
         self._table = None
         log.debug("nearest index over %d stations", n)
 
@@ -159,7 +157,7 @@ class NearestIndex:
         n = len(table)
         self._lon = np.asarray(table.lon, dtype=float)  # the table's own columns (never changed)
         self._lat = np.asarray(table.lat, dtype=float)
-        self._xyz = _xyz(self._lon, self._lat).reshape(n, 3)
+        self._xyz = None  # computed for each tree built (a national table: 4.5 MB less held)
         self._rank = np.arange(n, dtype=np.int64)  # the table is in id order
         self._amen_bit = {a: 1 << i for i, a in enumerate(AMENITIES)}
         self._columns = (table.kind_names(), table.status_names(), np.asarray(table.amenity_bits, dtype=np.int64))
@@ -167,7 +165,7 @@ class NearestIndex:
         self._lock = threading.Lock()
         self._cache = OrderedDict()
         self._default = None
-        self._all = _SubIndex(np.arange(n), self._lon, self._lat, self._xyz, self._rank)
+        self._all = None  # the tree over every station, built when a query needs it (most ask for a subset)
         log.debug("nearest index over a table of %d stations", n)
         return self
 
@@ -216,6 +214,19 @@ class NearestIndex:
                     memo[text] = open_around_the_clock(text)
             self._always = np.fromiter((memo[text] for text in texts), bool, len(texts))
         return self._always
+
+    def _full(self) -> _SubIndex:
+        """The tree over every station (an index of a table builds it on first use)."""
+        if self._all is None:
+            self._all = _SubIndex(np.arange(len(self._lon)), self._xyz_of(None))
+        return self._all
+
+    def _xyz_of(self, g) -> np.ndarray:
+        """Unit-sphere xyz of the stations ``g`` (``None``: all), computed as ``__init__`` computes them."""
+        if self._xyz is not None:
+            return self._xyz if g is None else self._xyz[g]
+        lon, lat = (self._lon, self._lat) if g is None else (self._lon[g], self._lat[g])
+        return _xyz(lon, lat).reshape(len(lon), 3)
 
     def _materialise(self, indices: list) -> list[Station]:
         """The stations at these indices; from a table, all in one read (a database: one query)."""
@@ -312,7 +323,7 @@ class NearestIndex:
 
     def _sub(self, key: tuple) -> _SubIndex:
         if key == (None, 0, None, False):
-            return self._all
+            return self._full()
         if key is _DEFAULT_KEY and self._default is not None:
             return self._default
         with self._lock:
@@ -332,10 +343,10 @@ class NearestIndex:
             if open_24_7:
                 mask &= self._always_column()
             if mask.all():
-                sub = self._all
+                sub = self._full()
             else:
                 g = np.flatnonzero(mask)
-                sub = _SubIndex(g, self._lon[g], self._lat[g], self._xyz[g], self._rank[g])
+                sub = _SubIndex(g, self._xyz_of(g))
             self._cache[key] = sub
             if key is _DEFAULT_KEY:
                 self._default = sub  # the common query skips the lock and the LRU
@@ -455,10 +466,11 @@ class NearestIndex:
             top = rows[:k]
             return [Hit(st, row[0]) for st, row in zip(self._materialise([row[2] for row in top]), top)]
         cand_a = np.asarray(cand)
-        dist = _GEOD.inv(np.full(m, lon), np.full(m, lat), sub.lon[cand_a], sub.lat[cand_a])[2]
+        g_a = sub.gidx[cand_a]
+        dist = _GEOD.inv(np.full(m, lon), np.full(m, lat), self._lon[g_a], self._lat[g_a])[2]
         ok = dist <= max_d
-        cand_a, dist = cand_a[ok], dist[ok]
-        order = np.lexsort((sub.rank[cand_a], dist))[:k]
+        cand_a, g_a, dist = cand_a[ok], g_a[ok], dist[ok]
+        order = np.lexsort((self._rank[g_a], dist))[:k]
         gsel = sub.gidx[cand_a[order]].tolist()
         return [Hit(st, s) for st, s in zip(self._materialise(gsel), dist[order].tolist())]
 
@@ -541,10 +553,11 @@ class NearestIndex:
         rows, cols = np.nonzero(rel)
         j = idx[rows, cols]
         dist = np.full((m, kp), np.inf)
-        dist[rows, cols] = _GEOD.inv(lon_a[rows], lat_a[rows], sub.lon[j], sub.lat[j])[2]
+        g_j = sub.gidx[j]
+        dist[rows, cols] = _GEOD.inv(lon_a[rows], lat_a[rows], self._lon[g_j], self._lat[g_j])[2]
         dist[dist > max_d] = np.inf
         safe_idx = np.minimum(idx, n - 1)
-        order = np.lexsort((sub.rank[safe_idx], dist), axis=-1)[:, :k]
+        order = np.lexsort((self._rank[sub.gidx[safe_idx]], dist), axis=-1)[:, :k]
         top_d = np.take_along_axis(dist, order, axis=-1)
         top_g = sub.gidx[np.take_along_axis(safe_idx, order, axis=-1)]
         width = top_d.shape[1]

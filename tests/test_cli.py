@@ -135,7 +135,7 @@ def test_serve_runs_gunicorn_with_the_site_object_and_its_limits():
     assert options["bind"] == ["[::1]:5099"] and options["worker_class"] == "gthread" and options["threads"] == 6
     assert (options["limit_request_line"], options["limit_request_fields"], options["limit_request_field_size"]) \
         == (8190, 100, 8190)
-    assert options["timeout"] == 120 and options["secure_scheme_headers"] == {}
+    assert options["timeout"] == 30 and options["secure_scheme_headers"] == {}  # gunicorn's: workers start fast
     assert options["control_socket_disable"] is True  # a fixed per-user path two servers would share
     assert "threads" not in gunicorn_options("127.0.0.1", 1, worker_class="sync")
     server = SiteServer({"STATIONS_PATH": str(STATIONS), "COUNTIES_PATH": str(COUNTIES),

@@ -162,6 +162,12 @@ def counties(counties_path):
     return Counties.load(counties_path)
 
 
+@pytest.fixture(autouse=True)
+def cache_small_files(monkeypatch):
+    """The fixture files are tiny: cache them all the same (the site caches files of 2 MB and more)."""
+    monkeypatch.setattr(tablecache, "MIN_BYTES", 0)
+
+
 def test_a_validated_file_is_cached_beside_it_and_read_from_there_next_time(stations_path, counties, reads):
     first = GeoJSONStore(stations_path, counties)
     expected = first.all()
@@ -222,6 +228,14 @@ def test_the_cache_is_only_for_the_counties_it_was_validated_with(stations_path,
     assert GeoJSONStore(stations_path, None).all() and len(reads) == 3  # no counties: another key too
 
 
+def test_a_small_file_gets_no_cache(stations_path, counties, reads, monkeypatch):
+    monkeypatch.setattr(tablecache, "MIN_BYTES", 10**9)
+    assert len(GeoJSONStore(stations_path, counties).all()) == len(STATION_FEATURES)
+    assert not tablecache.cache_path(stations_path).exists()
+    GeoJSONStore(stations_path, counties).update("JN-RS-0001", {"name": "改名驿站"})
+    assert not tablecache.cache_path(stations_path).exists()
+
+
 def test_a_cache_that_cannot_be_written_is_skipped(stations_path, counties, reads, monkeypatch, caplog):
     def refuse(path, data):
         raise PermissionError(13, "Permission denied", str(path))
@@ -231,3 +245,23 @@ def test_a_cache_that_cannot_be_written_is_skipped(stations_path, counties, read
         assert len(GeoJSONStore(stations_path, counties).all()) == len(STATION_FEATURES)
     assert "cannot write the stations cache" in caplog.text
     assert len(GeoJSONStore(stations_path, counties).all()) == len(STATION_FEATURES) and len(reads) == 2
+
+
+def test_serve_reads_a_file_store_once_before_its_workers_start(counties_path, tmp_path, reads):
+    from yizhan.server import prepare_store
+
+    big = tmp_path / "big.geojson"  # large enough to be cached (in the child: the real threshold)
+    rng = random.Random(2)
+    stations = [Station(id=f"JN-RS-{i:05d}", name=f"驿站 {i}", kind="rest_station", lon=rng.uniform(116.41, 116.69),
+                        lat=rng.uniform(35.31, 35.54), opening_hours="24/7", amenities=("toilet",)) for i in range(6000)]
+    big.write_text(json.dumps({"type": "FeatureCollection", "features": [s.to_feature() for s in stations]},
+                              ensure_ascii=False, indent=2), encoding="utf-8")
+    assert big.stat().st_size > 2_000_000
+    assert prepare_store(f"geojson:{big}", str(counties_path)) is None
+    assert tablecache.cache_path(big).is_file()  # made by the child process
+    assert len(GeoJSONStore(big, Counties.load(counties_path)).all()) == 6000
+    assert reads == []  # this process: from the cache
+    broken = tmp_path / "broken.geojson"
+    broken.write_text("{not json", encoding="utf-8")
+    assert "JSON" in prepare_store(str(broken), str(counties_path))
+    assert prepare_store("postgresql+psycopg://nobody@127.0.0.1:1/none", str(counties_path)) is None  # nothing to do

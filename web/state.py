@@ -1,6 +1,10 @@
 """Per-app domain objects: the store, the counties, and indexes keyed on the store's version."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
+import logging
 import threading
 from collections import OrderedDict
 from typing import Any, Callable
@@ -10,6 +14,7 @@ from flask import Flask, current_app
 from stations.counties import Counties
 from stations.store import open_store
 
+log = logging.getLogger(__name__)
 
 class _Build:
     """One build of a cache entry in progress: the threads asking for the same key wait on it."""
@@ -116,3 +121,42 @@ def init_state(app: Flask) -> None:
 
 def state() -> AppState:
     return current_app.extensions["yizhan"]
+
+
+def warm_up(app: Flask) -> None:
+    """Make a server process ready before its first request (``yizhan serve`` calls it in each worker).
+
+    The store's current version is read, its nearest index built and asked the map's question and the
+    plain one (``/api/nearest``, through the app: the trees they filter on built now), so the first
+    answer is as quick as the next; then the objects of the start (modules, the app, the index) are moved out of the garbage
+    collector's way (``gc.freeze``: a full collection would otherwise walk them all, pausing a request
+    for 100-200 ms now and then) and the memory the start freed is handed back to the system. A store
+    that cannot be read now only logs: its requests say so until it is fixed.
+    """
+    with app.app_context():
+        try:
+            state().nearest_index()
+            minlon, minlat, maxlon, maxlat = state().counties.bounds
+        except Exception as exc:  # noqa: BLE001 - reported by every request that needs the store
+            log.warning("the store could not be read at start (%s); requests will say so", exc)
+            minlon = None
+    if minlon is not None:  # the map's question and the plain one: their filtered trees built now, not by a worker
+        client, public = app.test_client(), app.config.get("PUBLIC_URL")
+        where = f"lat={(minlat + maxlat) / 2:.5f}&lon={(minlon + maxlon) / 2:.5f}"
+        for extra in ("&rank=open_first&serves=passing_worker", ""):
+            answer = client.get(f"/api/nearest?{where}{extra}", base_url=public or "http://localhost")
+            log.debug("warm-up /api/nearest?%s%s: %s", where, extra, answer.status_code)
+    gc.collect()
+    gc.freeze()
+    trim_memory()
+
+
+def trim_memory() -> None:
+    """Give memory freed by the C allocator back to the system (glibc's ``malloc_trim``; elsewhere nothing)."""
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        pass

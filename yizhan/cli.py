@@ -410,7 +410,7 @@ def export(out, fmt, lang, stations_path, counties_path):
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(2, 64),
               help="Threads per worker (gthread): a request waiting for an analysis holds one of them.")
 @click.option("--timeout", "timeout_s", default=DEFAULT_TIMEOUT_S, show_default=True, type=click.IntRange(10, 3600),
-              help="Seconds a worker may be silent, its start included (a national store loads slowly today).")
+              help="Seconds a worker may be silent, its start included (gunicorn's default).")
 @click.option("--worker-class", type=click.Choice(WORKER_CLASSES), default="gthread", show_default=True,
               help="sync only to compare against in benchmarks.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True, help="Log every request to stdout.")
@@ -426,19 +426,28 @@ def serve(host, port, workers, threads, timeout_s, worker_class, access_log, log
     """Serve the site with gunicorn (production WSGI server).
 
     Needs SECRET_KEY (env YIZHAN_SECRET_KEY) unless --instance-secret-key; brings the accounts
-    database to the current migration before the workers start.
+    database to the current migration and reads a file store once (leaving its validated cache for
+    the workers) before the workers start.
     """
-    from .server import SiteServer, gunicorn_options
+    from .server import SiteServer, gunicorn_options, prepare_store
 
     overrides = path_overrides(stations_path, counties_path)
     resolved = resolve_settings(overrides)  # stop here, once, on a bad setting; create the store file once
     prepare_sign_in(resolved, instance_secret_key)
+    problem = prepare_store(resolved["STORE_URL"], resolved["COUNTIES_PATH"])
+    if problem:
+        click.echo(f"warning: the station store cannot be read yet ({problem}); its pages will say so", err=True)
     config = {name: resolved[name] for name in ("STATIONS_PATH", "COUNTIES_PATH", "INSTANCE_PATH")}
-    click.echo(f"serving {config['STATIONS_PATH']} on http://{host}:{port}/ "
+    click.echo(f"serving {_redacted_store(resolved['STORE_URL'])} on http://{host}:{port}/ "
                f"({workers} workers x {threads} threads)")
     options = gunicorn_options(host, port, workers, threads, timeout_s=timeout_s, worker_class=worker_class,
                                access_log=access_log, log_level=log_level)
     SiteServer(config, options).run()
+
+def _redacted_store(url: str) -> str:
+    from stations.store.factory import _redacted
+    return _redacted(str(url))
+
 
 from .accounts_cli import db_group, token_group, user_group  # noqa: E402  (they use fail and resolve_settings)
 

@@ -193,7 +193,7 @@ class GeoJSONStore(StationStore):
                 del text
                 table = StationTable.from_stations(stations, members)
                 del stations
-                if len(table) and tablecache.save(self.path, table, key):
+                if tablecache.worth_caching(version[1]) and tablecache.save(self.path, table, key):
                     table = tablecache.load(self.path, key) or table  # the records left in the cache file, not held
         return table, version
 
@@ -328,7 +328,7 @@ class GeoJSONStore(StationStore):
         self._table, self._loaded_version, self._failure = table, version, None
         with self._all_lock:
             self._all = (table, written)
-        if version is not None and len(table):
+        if version is not None and tablecache.worth_caching(version[1]):
             tablecache.save(self.path, table, tablecache.expected_key(version, digest, self.counties))
 
     def _check_store_version(self, expected: str | None) -> None:

@@ -70,7 +70,9 @@ _EWKB_POINT = struct.Struct("<BIIdd")  # little-endian, Point with SRID flag, SR
 #: the columns of ``table()``, each as one text (one query, one row: no 186,100 row objects); the
 #: subquery's order is the aggregates' (checked after parsing)
 _TABLE = text("""
-    SELECT count(*) AS n, string_agg(id, E'\\n') AS ids,
+    SELECT count(*) AS n, max(octet_length(id)) AS width,
+           string_agg(convert_to(id, 'UTF8') || decode(repeat('00', :width - octet_length(id)), 'hex'), ''::bytea)
+               AS ids,
            string_agg(ST_X(geom)::text, ' ') AS lon, string_agg(ST_Y(geom)::text, ' ') AS lat,
            string_agg(coalesce(array_position(CAST(:kinds AS text[]), kind) - 1, -1)::text, ' ') AS kind,
            string_agg(coalesce(array_position(CAST(:statuses AS text[]), status) - 1, -1)::text, ' ') AS status,
@@ -135,36 +137,50 @@ def _where(q: StationQuery) -> tuple[str, dict[str, Any]]:
 
 
 def _parse_table(row: Any, hours: list | None, members: Mapping[str, Any], records: FetchRecords) -> StationTable:
-    """The :class:`StationTable` of ``_TABLE``'s one row (``hours``: the opening hours read apart)."""
+    """The :class:`StationTable` of ``_TABLE``'s one row (``hours``: the opening hours read apart).
+
+    Numbers are parsed by numpy from the texts and the ids taken as fixed-width bytes, so that no
+    Python object per station is made (a peak of small objects would stay in the process's heap);
+    the code columns are read one at a time.
+    """
     import numpy as np
 
     n = row.n
     if not n:
         return StationTable.from_stations([], members, records=records)
-    ids = np.array(row.ids.encode("utf-8").split(b"\n"))
-    columns = {
-        "lon": np.array(row.lon.split(" "), dtype=np.float64), "lat": np.array(row.lat.split(" "), dtype=np.float64),
-        "kind": np.array(row.kind.split(" "), dtype=np.int8), "status": np.array(row.status.split(" "), dtype=np.int8),
-    }
+    texts = dict(row._mapping)
+
+    def numbers(name: str, dtype) -> np.ndarray:
+        values = np.fromstring(texts.pop(name), dtype=dtype, sep=" ")
+        if len(values) != n:
+            raise ValueError(f"{name}: {len(values)} values for {n} stations")
+        return values
+
+    ids = np.frombuffer(bytes(texts.pop("ids")), dtype=f"S{row.width}").copy()
+    columns = {"lon": numbers("lon", np.float64), "lat": numbers("lat", np.float64),
+               "kind": numbers("kind", np.int8), "status": numbers("status", np.int8)}
     bits_of: dict[str, int] = {}
 
     def bits(text_value: str) -> int:
         found = bits_of.get(text_value)
         if found is None:
-            found = bits_of[text_value] = sum(AMENITY_BIT.get(a, 0) for a in set(text_value[1:-1].split(",")))
+            found = sum(AMENITY_BIT.get(a, 0) for a in set(text_value[1:-1].split(",")))
+            bits_of[text_value] = found
         return found
 
-    columns["amenity_bits"] = np.fromiter((bits(a) for a in row.amenities.split(" ")), np.int64, n)
-    texts: list[Any] = [None]
-    hour_texts = hours if hours is not None else [None if h == "\x1f" else h for h in row.hours.split("\x1e")]
-    columns["hours"] = code_column(hour_texts, texts)
-    codes: list[Any] = [None]
-    columns["county"] = code_column((c or None for c in row.county.split(" ")), codes)
+    columns["amenity_bits"] = np.fromiter((bits(a) for a in texts.pop("amenities").split(" ")), np.int64, n)
+    bits_of.clear()
+    hours_texts: list[Any] = [None]
+    hour_values = hours if hours is not None else (None if h == "\x1f" else h for h in texts.pop("hours").split("\x1e"))
+    columns["hours"] = code_column(hour_values, hours_texts)
+    county_codes: list[Any] = [None]
+    columns["county"] = code_column((c or None for c in texts.pop("county").split(" ")), county_codes)
     if n > 1 and not bool(np.all(ids[:-1] < ids[1:])):  # the aggregates did not keep the order: sort here
         order = np.argsort(ids, kind="stable")
         ids = ids[order]
         columns = {k: v[order] for k, v in columns.items()}
-    return StationTable(ids=ids, **columns, hours_texts=texts, county_codes=codes, records=records, members=members)
+    return StationTable(ids=ids, **columns, hours_texts=hours_texts, county_codes=county_codes, records=records,
+                        members=members)
 
 
 class _DatabaseTransaction(StoreTransaction):
@@ -283,6 +299,8 @@ class PostGISStore(StationStore):
                 return list(cached[1])
             rows = connection.execute(text(f"SELECT {_RECORD} FROM stations ORDER BY id"))
             stations = [_station(r.properties, r.lon, r.lat) for r in rows]
+            connection.rollback()
+            connection.invalidate()  # closed, not pooled: libpq keeps its input buffer as large as this answer
         with self._cache_lock:
             self._cache = (version, stations)
         log.debug("read %d stations from %s at version %s", len(stations), self.source, version)
@@ -296,12 +314,16 @@ class PostGISStore(StationStore):
             cached = self._table
             if cached is not None and cached[0] == version:
                 return cached[1]
-            row = connection.execute(_TABLE, {"kinds": list(KIND_KEYS), "statuses": list(STATUS_KEYS)}).one()
+            width = connection.execute(text("SELECT coalesce(max(octet_length(id)), 1) FROM stations")).scalar()
+            row = connection.execute(_TABLE, {"kinds": list(KIND_KEYS), "statuses": list(STATUS_KEYS),
+                                              "width": width}).one()
             hours = None
             if row.n and len(row.hours.split("\x1e")) != row.n:  # a text holding the separator: read them apart
                 hours = [h for (h,) in connection.execute(
                     text("SELECT properties->>'opening_hours' FROM stations ORDER BY id"))]
             members = connection.execute(text("SELECT members FROM station_store")).scalar() or {}
+            connection.rollback()
+            connection.invalidate()  # closed, not pooled: libpq keeps its input buffer as large as this answer
         table = _parse_table(row, hours, members, FetchRecords(self._fetch, self._gone))
         with self._cache_lock:
             self._table = (version, table)
