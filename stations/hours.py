@@ -3,7 +3,7 @@
 Supported: the subset of the OSM specification (wiki.openstreetmap.org/wiki/Key:opening_hours/
 specification) that stations use. ``24/7``; months ``Jan-Mar``, ``Nov-Feb``, ``Jan,Jul`` (optionally
 followed by ``:``); days ``Mo-Fr``, ``Sa,Su``, ``Mo-We,Fr``, wrap-around ``Fr-Mo`` and ``PH``
-(Chinese statutory public holidays, from the ``holidays`` package); times ``08:00-18:00``, several per
+(China's public holidays, see "The official calendar" below); times ``08:00-18:00``, several per
 rule ``08:00-12:00,14:00-18:00``, ``24:00`` as an end, past midnight ``22:00-02:00`` (selected by the
 day it starts on); ``off`` / ``closed`` / ``open``. A rule without days applies every day; a rule
 without times, all day.
@@ -14,6 +14,27 @@ reference implementation, a ``;`` rule for a day also replaces the small hours o
 evening's span (``Fr 22:00-02:00; Sa 10:00-18:00`` is closed at Saturday 01:00; ``, Sa`` keeps it),
 and an ``off`` rule with times closes just those times. Anything else (``||``, comments, ``SH``,
 ``sunrise``, dates, weeks, years) raises :class:`OpeningHoursError`. Times are Asia/Shanghai time.
+
+The official calendar (放假调休)
+-----------------------------
+Every year the State Council's General Office announces the holiday breaks and the weekend days
+worked instead (2026: 春节 2月15日至23日放假调休，2月14日（周六）、2月28日（周六）上班). The
+``holidays`` package (``holidays.China``; 2026 since its version 0.85) records both: the statutory
+holidays and the weekdays given off (``Day off (substituted from 2026-02-14)``), and pairs each
+make-up working day with the weekday it pays for (2026-02-14 for Friday 2026-02-20). Here:
+
+- ``PH`` is every day of an announced break: a run of days off (weekends not worked, statutory
+  holidays, weekdays given off) that holds at least one holiday or given-off day. So in 2026 ``PH``
+  is 02-15 to 02-23 and 10-01 to 10-07, as the notice says, weekend days included
+  (:func:`is_public_holiday`).
+- A make-up working day (调休上班: a Saturday or Sunday the notice makes a working day) follows the
+  rules of the weekday it stands in for: the one the package pairs it with (2026-02-14 is a Friday,
+  2026-02-28 a Monday), else the nearest weekday (Friday for a Saturday, Monday for a Sunday). So
+  ``Mo-Fr 08:00-18:00; PH off`` is open on 2026-02-14 and ``Sa,Su 09:00-12:00`` closed
+  (:func:`effective_weekday`).
+
+Years the package does not know yet (each year's notice comes in November) have no make-up days,
+and their holidays are the package's estimate.
 """
 from __future__ import annotations
 
@@ -243,16 +264,103 @@ class _Parser:
 # ---------------------------------------------------------------- evaluation
 _CN_HOLIDAYS = holidays.country_holidays("CN")
 _HOLIDAYS_LOCK = threading.Lock()  # the package fills in a year's dates on its first lookup
+_BREAK_MAX_DAYS = 12  # longer than any announced break (9 days in 2026): bounds the walk through one
+MONDAY, FRIDAY, SATURDAY = 0, 4, 5
 
 
-def is_public_holiday(day: date) -> bool:
-    """Whether ``day`` is a Chinese statutory public holiday (False for years the package lacks)."""
+def _official_day_off(day: date) -> bool:
+    """A statutory holiday or a weekday given off (the package's list); False beyond its data (logged)."""
     try:
         with _HOLIDAYS_LOCK:
             return day in _CN_HOLIDAYS
     except Exception:  # noqa: BLE001 - a gap in the calendar must not break opening hours
-        log.warning("no public-holiday data for %s; treating it as a working day", day)
+        log.warning("no public-holiday data for %s; treating it as an ordinary day", day)
         return False
+
+
+def _swaps(year: int) -> tuple[set[date], dict[date, date]]:
+    """(every make-up working day the package knows once ``year`` is filled in, the swaps announced with
+    ``year``'s breaks: day worked -> day given off)."""
+    with _HOLIDAYS_LOCK:
+        try:
+            _CN_HOLIDAYS.get(date(year, 1, 1))  # fills in the year, and with it its make-up days
+            worked = set(_CN_HOLIDAYS.weekend_workdays)
+        except Exception:  # noqa: BLE001 - as _official_day_off
+            return set(), {}
+        # The package's table of swaps: (month, day given off, month, day worked[, year worked]).
+        table = getattr(_CN_HOLIDAYS, "special_public_holidays", None)
+    pairs: dict[date, date] = {}
+    for entry in table.get(year, ()) if isinstance(table, dict) else ():
+        if isinstance(entry, tuple) and len(entry) in (4, 5) and all(type(v) is int for v in entry):
+            to_month, to_day, from_month, from_day, *from_year = entry
+            try:
+                off = date(year, to_month, to_day)
+                on = date(from_year[0] if from_year else year, from_month, from_day)
+            except ValueError:
+                continue
+            if on in worked:
+                pairs[on] = off
+    return worked, pairs
+
+
+@lru_cache(maxsize=64)
+def _make_up_days(year: int) -> dict[date, date]:
+    """The make-up working days (调休上班) in ``year`` -> the day off each pays for. A make-up day may be
+    announced with the next year's breaks (a late-December Saturday for New Year's Day)."""
+    worked_now, pairs_now = _swaps(year)
+    worked_next, pairs_next = _swaps(year + 1)
+    pairs = {**pairs_next, **pairs_now}
+    out = {}
+    for day in worked_now | worked_next:
+        if day.year == year:  # unpaired (the table's layout may change): the nearest weekday
+            out[day] = pairs.get(day) or (day - timedelta(days=1) if day.weekday() == SATURDAY
+                                          else day + timedelta(days=1))
+    return out
+
+
+def make_up_day(day: date) -> date | None:
+    """The day off that ``day`` is worked for, when ``day`` is a make-up working day (调休上班); else None."""
+    if day.weekday() < SATURDAY:
+        return None
+    return _make_up_days(day.year).get(day)
+
+
+def effective_weekday(day: date) -> int:
+    """The weekday (0 = Monday) whose rules apply on ``day``: its own, or on a make-up working day the
+    weekday it stands in for (see the module doc)."""
+    paired = make_up_day(day)
+    if paired is None:
+        return day.weekday()
+    if paired.weekday() < SATURDAY:
+        return paired.weekday()
+    return FRIDAY if day.weekday() == SATURDAY else MONDAY
+
+
+def _day_off(day: date) -> bool:
+    """Not a working day: an official day off, or a Saturday or Sunday that is not a make-up working day."""
+    if _official_day_off(day):
+        return True
+    return day.weekday() >= SATURDAY and make_up_day(day) is None
+
+
+@lru_cache(maxsize=4096)
+def is_public_holiday(day: date) -> bool:
+    """Whether ``day`` belongs to an announced holiday break (``PH``): a statutory holiday, a weekday given
+    off, or a weekend day in a run of days off holding one of those (2026-02-15 to 02-23). False for years
+    beyond the ``holidays`` package's data (logged)."""
+    if _official_day_off(day):
+        return True
+    if not _day_off(day):
+        return False
+    for step in (-1, 1):  # walk the run of days off both ways, looking for a holiday in it
+        other = day
+        for _ in range(_BREAK_MAX_DAYS):
+            other += timedelta(days=step)
+            if _official_day_off(other):
+                return True
+            if not _day_off(other):
+                break
+    return False
 
 
 def now_shanghai() -> datetime:
@@ -268,7 +376,8 @@ def _local(at: datetime) -> datetime:
 
 
 def _day_key(day: date) -> tuple:
-    return day.month, day.weekday(), is_public_holiday(day)
+    """(month, the weekday whose rules apply, in a holiday break): what rules select a day by."""
+    return day.month, effective_weekday(day), is_public_holiday(day)
 
 
 def _merge(spans: list) -> tuple:
@@ -425,6 +534,43 @@ def open_state(text: str | None, at: datetime) -> bool | None:
     except ValueError:
         log.warning("unreadable opening_hours %r", text)
         return None
+
+
+def state_at(text: str | None, at: datetime, status: str = "open") -> tuple[bool | None, datetime | None]:
+    """(open at ``at``, when that next changes) of a station with opening hours ``text`` and ``status``.
+
+    A station whose status is not ``open`` (temporarily closed, planned...) is not open, and its hours say
+    nothing of when it will be: ``(False, None)``. Without (readable) hours: ``(None, None)``. The change is
+    None when none comes within a year (24/7, ``off``); naive in, naive out, as ``next_change``."""
+    if status != "open":
+        return False, None
+    now = open_state(text, at)
+    if now is None:
+        return None, None
+    return now, parse_opening_hours(text).next_change(at)
+
+
+def change_text(open_now: bool | None, change: datetime | None, now: datetime, lang: str = "zh") -> str:
+    """When a station opens or closes next, in words, as the map's results show it (Asia/Shanghai time):
+    closed now, "07:00 开放" (today), "明天 07:00 开放", "周一 07:00 开放" (within a week), "3月2日 07:00 开放";
+    open now, "18:00 停止营业" (today only). "" when there is nothing to say. ``web/static/js/map.js``
+    (``changeText``) writes the same."""
+    if open_now is None or change is None:
+        return ""
+    change, now = _local(change), _local(now)
+    days = (change.date() - now.date()).days
+    clock = f"{change.hour:02d}:{change.minute:02d}"
+    if open_now:
+        return gettext("closes_at", lang, time=clock) if days == 0 else ""
+    if days <= 0:
+        return gettext("opens_at", lang, time=clock)
+    if days == 1:
+        return gettext("opens_tomorrow", lang, time=clock)
+    w = _words(lang)
+    if days < 7:
+        return gettext("opens_on_day", lang, day=w["days"][change.weekday()], time=clock)
+    date_text = gettext("date_md", lang, mon=w["months"][change.month - 1], day=change.day)
+    return gettext("opens_on_date", lang, date=date_text, time=clock)
 
 
 def open_around_the_clock(text: str | None) -> bool:

@@ -145,8 +145,10 @@ def stations_path(tmp_path, station_features):
 
 @pytest.fixture
 def app_config(stations_path, counties_path) -> dict:
-    """Config for ``create_app``; extend it in a test module by overriding this fixture."""
-    return {"STATIONS_PATH": str(stations_path), "COUNTIES_PATH": str(counties_path), "TESTING": True}
+    """Config for ``create_app``; extend it in a test module by overriding this fixture. No geocoder and
+    no walking router: the network is never touched (their tests point them at a local stub)."""
+    return {"STATIONS_PATH": str(stations_path), "COUNTIES_PATH": str(counties_path), "TESTING": True,
+            "GEOCODER": "none", "ROUTING": "none"}
 
 
 @pytest.fixture

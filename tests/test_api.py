@@ -775,6 +775,13 @@ REAL_RESPONSES = [
     ("/api/nearest?lat=35.41&lon=116.59&max_distance_m=1", "/api/nearest"),
     ("/api/nearest?lat=35.41&lon=116.59&open_24_7=1&k=3", "/api/nearest"),
     ("/api/nearest?lat=abc&lon=116.59", "/api/nearest"),
+    ("/api/nearest?lat=35.41&lon=116.59&rank=open_first&serves=passing_worker&include=open_state,hours_text"
+     "&now=2026-11-25T05:46", "/api/nearest"),
+    ("/api/places?q=古槐路", "/api/places"),                  # web.lookups': stations first
+    ("/api/places?q=济宁火车站", "/api/places"),              # no geocoder in the tests: no place, the reason
+    ("/api/route?lat=35.41&lon=116.59&station=JN-RS-0001,JN-CP-0001", "/api/route"),
+    ("/api/route?lat=35.41&lon=116.59&station=JN-XX-0000", "/api/route"),
+    ("/api/map/markers?bbox=116.4,35.3,116.7,35.55&limit=3", "/api/map/markers"),  # web.markers'
     ("/api/stations", "/api/stations"),
     ("/api/stations?kind=cultural_palace&crs=bd09", "/api/stations"),
     ("/api/stations?bbox=1,2,3", "/api/stations"),

@@ -488,7 +488,7 @@ def test_map_page_above_map_inline_max_inlines_no_station_and_stays_small(tmp_pa
     html = create_app(config).test_client().get("/").get_data(as_text=True)
     data = page_data(html)
     assert data["stations"] == []
-    assert data["config"]["remote"] == {"url": "/api/stations", "minZoom": 11, "limit": 10000}
+    assert data["config"]["remote"] == {"url": "/api/map/markers", "minZoom": 11, "limit": 10000}
     assert "网格驿站" not in html
     assert len(html.encode("utf-8")) < 40 * 1024
     assert f"共 {n} 处" in html  # the count still covers every station
@@ -507,7 +507,7 @@ def test_map_inline_max_is_a_strict_upper_bound(app_config, station_features):
     assert at["config"]["remote"] is None and at["stations"]
     above = create_app({**app_config, "MAP_INLINE_MAX": total - 1, "MAP_REMOTE_MIN_ZOOM": 12})
     data = page_data(above.test_client().get("/embed?county=370883").get_data(as_text=True))
-    assert data["stations"] == [] and data["config"]["remote"] == {"url": "/api/stations", "minZoom": 12, "limit": 10000}
+    assert data["stations"] == [] and data["config"]["remote"] == {"url": "/api/map/markers", "minZoom": 12, "limit": 10000}
     assert data["config"]["county"]["code"] == "370883"
 
 

@@ -31,6 +31,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)  # the accounts database (DATABASE_URL); connects on first use
     auth.register(app)  # secret key, session cookie, CSRF protection, Flask-Login
     app.register_blueprint(api.bp)
+    from . import lookups, markers
+    app.register_blueprint(lookups.bp)  # /api/places, /api/route: the geocoder and the walking router
+    app.register_blueprint(markers.bp)  # /api/map/markers: a large store's map, area by area
     app.register_blueprint(write_api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(planning.bp)

@@ -21,12 +21,14 @@ from typing import Any, Callable
 import numpy as np
 from flask import Blueprint, Response, request
 
+from stations import hours
 from stations.coords import CRS_NAMES, convert
 from stations.model import AMENITIES, COORD_DECIMALS, KINDS, STATUSES
 from stations.store import record_version
 
 from stations.exporting import FORMATS, export_stations, filename
 
+from . import pages
 from .caching import conditional, etag_of
 from .errors import json_response
 from .opendata import export_info, negotiate, page_links
@@ -67,8 +69,18 @@ _HIT = {
     "amenities": {"type": "array", "items": {"type": "string", "enum": list(AMENITIES)}},
     "opening_hours": {"type": ["string", "null"], "description": "OpenStreetMap opening_hours syntax, Asia/Shanghai time"},
 }
+#: what ``include=`` (and ``rank=open_first``) add to each result
+_HIT_EXTRA = {
+    "open_now": {"type": ["boolean", "null"],
+                 "description": "open at `now`: status `open` and opening hours that say so; null when the hours are "
+                                "unknown or unreadable (with `include=open_state` or `rank=open_first`)"},
+    "next_change": {"type": ["string", "null"], "format": "date-time",
+                    "description": "when `open_now` next changes (Asia/Shanghai time; null: not within a year, or "
+                                   "not `open`, or hours unknown)"},
+    "hours_text": {"type": "string", "description": "the opening hours in words, in `lang` (`include=hours_text`)"},
+}
 NEAREST_HIT = schema("NearestHit", {"type": "object", "required": list(_HIT), "additionalProperties": False,
-                                    "properties": _HIT})
+                                    "properties": {**_HIT, **_HIT_EXTRA}})
 NEAREST_RESPONSE = schema("NearestResponse", {
     "type": "object",
     "required": ["query", "results"],
@@ -77,7 +89,10 @@ NEAREST_RESPONSE = schema("NearestResponse", {
         "query": {"type": "object", "required": ["lat", "lon"], "additionalProperties": False,
                   "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}},
                   "description": "the position asked about, WGS-84"},
-        "results": {"type": "array", "items": NEAREST_HIT, "maxItems": MAX_K, "description": "nearest first"},
+        "results": {"type": "array", "items": NEAREST_HIT, "maxItems": MAX_K,
+                    "description": "nearest first (`rank=open_first`: those open now first)"},
+        "now": {"type": "string", "format": "date-time",
+                "description": "the moment taken as now (with `include=open_state` or `rank=open_first`)"},
         "coordinate_system": COORDINATE_SYSTEM,
     },
 })
@@ -226,12 +241,30 @@ def nearest(query: NearestQuery) -> Response:
     """The nearest stations to a position
 
     Nearest first, by geodesic distance on the WGS-84 ellipsoid. Same JSON as `yizhan nearest --json`.
+    With `rank=open_first` (what the map asks for) the stations open now come first, nearest first, then
+    the others, nearest first; with `serves=passing_worker` only rest stations and the cultural palaces
+    that offer drinking water. `include` adds each result's open state and hours in words.
     """
-    hits = state().nearest_index().query(
-        query.lon, query.lat, k=query.k, kind=query.kind, amenities=query.amenities, statuses=query.statuses,
-        open_at=query.open_at(), max_distance_m=query.max_distance_m, open_24_7=query.open_24_7)
+    now = query.now or pages.now_shanghai()  # the site's one clock (tests set it there)
+    filters = {"k": query.k, "kind": query.kind, "amenities": query.amenities, "statuses": query.statuses,
+               "max_distance_m": query.max_distance_m, "open_24_7": query.open_24_7, "serves": query.serves}
+    index = state().nearest_index()
+    open_at = query.open_at(now)
+    if query.rank == "open_first" and open_at is None:
+        hits = index.query_open_first(query.lon, query.lat, now, **filters)
+    else:  # by distance; with open_now or at every result is open then, so open first is the same order
+        hits = index.query(query.lon, query.lat, open_at=open_at, **filters)
     results = [hit.to_dict() for hit in hits]
     payload: dict[str, Any] = {"query": {"lat": query.lat, "lon": query.lon}, "results": results}
+    if query.includes("open_state"):
+        payload["now"] = now.isoformat(timespec="seconds")
+        for hit, result in zip(hits, results):
+            open_now, change = hours.state_at(hit.station.opening_hours, now, hit.station.status)
+            result["open_now"] = open_now
+            result["next_change"] = None if change is None else change.isoformat(timespec="seconds")
+    if query.includes("hours_text"):
+        for hit, result in zip(hits, results):
+            result["hours_text"] = hours.describe_text(hit.station.opening_hours, query.lang or "zh")
     if query.crs != "wgs84":
         lons, lats = _convert_positions([r["lon"] for r in results], [r["lat"] for r in results], query.crs)
         for result, lon, lat in zip(results, lons, lats):

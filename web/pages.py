@@ -20,12 +20,15 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from markupsafe import Markup
 
 from stations.errors import NotFound, quote_value
-from stations import hours
+from stations import hours, routing
 from stations.model import AMENITIES, KINDS, STATUSES, Station, phone_parts
+from stations.search import matches_text, words
 
 from . import assets, i18n, maps, templating
+from .requests import LOOKUP
 from .requests import pages as page_routes
-from .requests.queries import PAGE_LIMIT_MAX, ListQuery, MapQuery, PositionQuery
+from .requests.lookups import MARKERS_LIMIT_MAX
+from .requests.queries import ListQuery, MapQuery, PositionQuery
 from .state import state
 from .templating import page_json
 
@@ -34,9 +37,14 @@ log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__)
 
 TZ = ZoneInfo("Asia/Shanghai")
-WALK_SPEED_KMH = 4.5          # a steady walk; the estimate is for the straight line
-MAX_WALK_M = 10_000           # beyond this nobody walks: no walking time is shown
+WALK_SPEED_KMH = routing.WALK_SPEED_KMH  # a steady walk (4.5 km/h); the estimate is for the straight line
+MAX_WALK_M = routing.MAX_ROUTE_M        # beyond this (10 km) nobody walks: no walking time is shown
 NEAREST_K = 5
+#: what the map's "find the nearest" asks for by default: open now first, the kinds a passing worker needs
+MAP_RANK = "open_first"
+MAP_SERVES = "passing_worker"
+#: the map asks for the walking route of this many of its first results (where a router is configured)
+ROUTED_RESULTS = 3
 # Filters offered on the map and the list: the amenities workers ask for first.
 FILTER_AMENITIES = ("drinking_water", "toilet", "microwave", "phone_charging", "ebike_charging")
 VISIBLE_STATUSES = tuple(s for s in STATUSES if s != "closed")
@@ -81,6 +89,36 @@ def always_open(station: Station) -> bool:
 
 def describe_hours(station: Station, lang: str) -> str:
     return hours.describe_text(station.opening_hours, lang)
+
+
+def status_notice(station: Station, lang: str) -> dict[str, str] | None:
+    """What a station that cannot be used now (any status but ``open``) says about it: ``meaning`` of its
+    status, and where known ``reason`` and ``reopens`` (None for an open station).
+
+    The reason and the reopening date are the record's ``status_reason`` and ``reopens_on`` (issue 9's
+    properties; read with ``getattr`` so that a record without them shows the status's meaning only).
+    """
+    if station.status == "open":
+        return None
+    reason = getattr(station, "status_reason", None)
+    reopens = getattr(station, "reopens_on", None)  # YYYY-MM-DD
+    notice = {"meaning": i18n.translate(f"status_meaning.{station.status}", lang)}
+    if reason:
+        notice["reason"] = i18n.translate("status_reason", lang, reason=reason)
+    if reopens and station.status != "closed":
+        notice["reopens"] = i18n.translate("reopens_on", lang, date=str(reopens))
+    return notice
+
+
+def results_note(lang: str, serves: str | None = MAP_SERVES, kind: str | None = None) -> str:
+    """What the map's list holds, e.g. "营业中的优先；含户外劳动者驿站和提供饮水的工人文化宫；其他类型见“筛选”"."""
+    if kind:
+        which = i18n.translate("results_note.kind", lang, kind=i18n.label("kind", kind, lang))
+    elif serves:
+        which = i18n.translate(f"results_note.serves.{serves}", lang)
+    else:
+        which = i18n.translate("results_note.all_kinds", lang)
+    return i18n.translate("results_note.open_first", lang) + i18n.translate("results_note.joiner", lang) + which
 
 
 def walk_minutes(distance_m: float) -> int:
@@ -173,10 +211,19 @@ def render_map_page(template: str, query: MapQuery, embed: bool = False):
         flags = {s.id: open_state(s, at) for s in stations}
         records = maps.marker_records(stations, crs, flags, [s.id for s in stations if always_open(s)],
                                       county_names(), {s.id: describe_hours(s, lang) for s in stations})
+    from .lookups import site_router
     data = {
         "config": {
             "mapVar": parts.name, "crs": crs, "lang": lang, "k": NEAREST_K,
             "walkSpeedKmh": WALK_SPEED_KMH, "maxWalkM": MAX_WALK_M, "nearestUrl": "/api/nearest",
+            # "find the nearest": open now first, the kinds a passing worker needs (a filter away: the rest)
+            "rank": MAP_RANK, "serves": MAP_SERVES,
+            "notes": {"serves": results_note(lang, MAP_SERVES), "all": results_note(lang, None),
+                      "kind": {k: results_note(lang, None, k) for k in KINDS}},
+            "placesUrl": url_for("lookups.places"),
+            # the walking route of the first results, where a router is configured (else the straight line)
+            "routeUrl": url_for("lookups.route") if site_router() is not None else None,
+            "routed": ROUTED_RESULTS,
             "stationUrl": url_for("pages.station", station_id="__ID__"),
             "listUrl": url_for("pages.directory"),
             "embed": embed,
@@ -185,21 +232,24 @@ def render_map_page(template: str, query: MapQuery, embed: bool = False):
             # Drawn by the page script: data never go through folium (see web.maps).
             "outlines": st.cached(("pages.outlines", crs), lambda: maps.county_outlines(st.counties, crs))
             if len(st.counties) else None,
-            # pages of the largest size, the script following the answer's `next` links
-            "remote": {"url": url_for("api.stations"), "minZoom": remote_min_zoom, "limit": PAGE_LIMIT_MAX}
+            # the area's markers as the inline ones (hours, open now), the script following `next_offset`
+            "remote": {"url": url_for("markers.markers"), "minZoom": remote_min_zoom, "limit": MARKERS_LIMIT_MAX}
             if remote else None,
         },
         "strings": i18n.js_strings(lang),
         "labels": {
             "kind": {k: i18n.label("kind", k, lang) for k in KINDS},
             "status": {k: i18n.label("status", k, lang) for k in STATUSES},
+            "statusMeaning": {k: i18n.translate(f"status_meaning.{k}", lang) for k in STATUSES},
             "amenity": {k: i18n.label("amenity", k, lang) for k in AMENITIES},
+            "days": [i18n.translate(f"hours.{d}", lang) for d in hours.WEEKDAYS],
+            "months": [i18n.translate(f"hours.{m}", lang) for m in hours.MONTHS],
         },
         "stations": records,
     }
     return render_template(
         template, map_parts=parts, data_json=page_json(data), assets=assets.page_assets(static_url),
-        any_sample=any_sample, count=count, county=data["config"]["county"],
+        any_sample=any_sample, count=count, county=data["config"]["county"], map_serves=MAP_SERVES,
         full_map_url=url_for("pages.index", county=county, lang=lang),
     )
 
@@ -246,8 +296,12 @@ def station(station_id: str, query: PositionQuery):
     county = ""
     if s.county_code and s.county_code in state().counties:
         county = state().counties.name(s.county_code)
+    open_now, change = hours.state_at(s.opening_hours, at, s.status)
     return render_template(
-        "station.html", s=s, county=county, links=maps.navigation_links(s, origin),
+        "station.html", s=s, county=county,
+        # no walking directions to a station that cannot be used now: its notice says why instead
+        links=maps.navigation_links(s, origin) if s.status == "open" else None, notice=status_notice(s, lang),
+        change_text=hours.change_text(open_now, change, at, lang),
         open_now=open_state(s, at), is_24_7=always_open(s), hours_text=describe_hours(s, lang),
         now=at, share_url=share_url, qr=Markup(qr_svg(share_url)),  # segno output: our own markup
         phone_uri=tel_uri(s.phone) if s.phone else None,
@@ -276,6 +330,7 @@ class Row:
     open_now: bool | None
     is_24_7: bool
     distance_m: float | None = None
+    change: str = ""  # "07:00 开放" / "18:00 停止营业"
 
 
 def matches(row: Row, f: ListQuery) -> bool:
@@ -290,11 +345,8 @@ def matches(row: Row, f: ListQuery) -> bool:
         return False
     if f.h24 and not row.is_24_7:
         return False
-    if f.q:
-        needle = f.q.casefold()
-        hay = " ".join([s.name, s.address or "", row.county, s.host or "", s.id]).casefold()
-        if not all(part in hay for part in needle.split()):
-            return False
+    if f.q and not matches_text(s, words(f.q), row.county):
+        return False
     return True
 
 
@@ -312,16 +364,34 @@ def group_by_county(rows: Iterable[Row]) -> list[tuple[str, list[Row]]]:
 
 
 @bp.get("/list")
-@page_routes.route(query=ListQuery)
+@page_routes.route(query=ListQuery, work=LOOKUP)
 def directory(query: ListQuery):
+    """The directory: every station still to be seen, by county, or nearest first from ``lat``/``lon``.
+
+    ``q`` searches the stations; when none matches, the site's geocoder is asked where ``q`` is (济宁火车站)
+    and the list is sorted by distance from that place (``web.lookups.geocode_place``)."""
+    from .lookups import geocode_place
+
     origin = query.origin
     filters = query
     st = state()
     names = county_names()
     at = now_shanghai()
+    lang = i18n.get_lang()
     stations = [s for s in st.store.all() if s.status in VISIBLE_STATUSES]
-    rows: list[Row] = [Row(s, names.get(s.county_code or "", ""), open_state(s, at), always_open(s))
-                       for s in stations]
+    rows: list[Row] = []
+    changes: dict[tuple, str] = {}  # stations share a few hours texts: each worked out once
+    for s in stations:
+        key = (s.opening_hours, s.status)
+        if key not in changes:
+            changes[key] = hours.change_text(*hours.state_at(s.opening_hours, at, s.status), at, lang)
+        rows.append(Row(s, names.get(s.county_code or "", ""), open_state(s, at), always_open(s), change=changes[key]))
+    place = place_reason = None
+    if filters.q and not any(matches(r, filters) for r in rows):
+        place, place_reason = geocode_place(filters.q)  # no station is called that: perhaps a place
+        if place is not None:
+            origin = (place["lon"], place["lat"])
+            filters = filters.model_copy(update={"q": ""})
     if origin is not None and rows:
         hits = st.nearest_index().query(origin[0], origin[1], k=len(rows), statuses=VISIBLE_STATUSES)
         distance = {h.station.id: h.distance_m for h in hits}
@@ -331,6 +401,7 @@ def directory(query: ListQuery):
     rows = [r for r in rows if matches(r, filters)]
     return render_template(
         "list.html", rows=rows, groups=None if origin else group_by_county(rows), origin=origin,
+        place=place, place_reason=place_reason, searched=query.q,
         filters=filters, total=len(rows), now=at, county_options=list(names.items()),
         any_sample=any(r.station.sample for r in rows),
         fmt_distance=format_distance, walk_text=walk_text,

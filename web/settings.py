@@ -44,6 +44,8 @@ SECRET_KEY_FILE = "secret_key"
 SECRET_KEY_MIN_CHARS = 32
 #: the geocoder's cache in the instance folder (``stations.geocoding.GeocodeCache``)
 GEOCODE_CACHE_FILE = "geocode-cache.sqlite3"
+#: the walking router's cache in the instance folder (``stations.routing.Router``)
+ROUTE_CACHE_FILE = "route-cache.sqlite3"
 
 
 class SettingError(ValueError):
@@ -402,8 +404,8 @@ SETTINGS: tuple[Setting, ...] = (
             "origins the tiles come from, for the Content-Security-Policy (default: from `TILE_URL`, else the "
             "basemap's)"),
     Setting("MAP_INLINE_MAX", 3000, Whole(0, 10_000_000),
-            "above this many stations the map page carries none and loads the visible area's from "
-            "`/api/stations?bbox=`"),
+            "above this many stations the map page carries none and loads the visible area's markers from "
+            "`/api/map/markers?bbox=`"),
     Setting("MAP_REMOTE_MIN_ZOOM", 11, Whole(0, 19),
             "the zoom level from which a map above `MAP_INLINE_MAX` loads the visible area's stations"),
     Setting("EMBED_ALLOWED_ORIGINS", ["*"], TextList(),
@@ -417,8 +419,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TIANDITU_SERVER_KEY", Derived("the `TIANDITU_KEY`", lambda v: v["TIANDITU_KEY"]), Text(),
             "Tianditu `tk` of the server type (服务器端) for geocoding; its answers are CGCS2000, used as WGS-84",
             secret=True),
-    Setting("AMAP_KEY", "", Text(), "AMap (高德) web service key (Web服务) for geocoding; its answers are GCJ-02, "
-            "converted to WGS-84", secret=True),
+    Setting("AMAP_KEY", "", Text(), "AMap (高德) web service key (Web服务) for geocoding and walking routes; its "
+            "answers are GCJ-02, converted to WGS-84", secret=True),
     Setting("BAIDU_KEY", "", Text(), "Baidu Maps `ak` for geocoding; its answers are BD-09, converted to WGS-84",
             secret=True),
     Setting("GEOCODER_URL", None, Url(example="http://127.0.0.1:8080"),
@@ -429,6 +431,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GEOCODER_MIN_DELAY_S", 1.0, Number(0, 60), "seconds between two requests to the geocoder (politeness; "
             "Nominatim's policy asks for 1)"),
     Setting("GEOCODER_TIMEOUT_S", 10.0, Number(0.5, 120), "seconds to wait for one geocoder answer"),
+    # ---- walking routes (the nearest stations' walking distance and time; the key stays on the server)
+    Setting("ROUTING", "auto", Choice("auto", "amap", "none"),
+            "who plans the walk to the nearest stations (`/api/route`): `amap` AMap's walking route (needs "
+            "`AMAP_KEY`); `auto` AMap when `AMAP_KEY` is set, else `none`; `none` the straight line, labelled as "
+            "such. (Tianditu plans driving and public transport only.)"),
+    Setting("ROUTING_URL", None, Url(example="http://127.0.0.1:8080"),
+            "replaces the router's host `https://restapi.amap.com` (a proxy, a test server)"),
+    Setting("ROUTING_CACHE_PATH", Derived(f"`<INSTANCE_PATH>/{ROUTE_CACHE_FILE}`",
+                                          lambda v: os.path.join(v["INSTANCE_PATH"], ROUTE_CACHE_FILE)),
+            FilePath(), "the walking routes, kept on disk (SQLite) for 30 days per origin (rounded to about 100 m) "
+            "and station"),
+    Setting("ROUTING_MIN_DELAY_S", 0.2, Number(0, 60), "seconds between two requests to the router"),
+    Setting("ROUTING_TIMEOUT_S", 5.0, Number(0.5, 60),
+            "seconds to wait for one route; then the straight line is shown"),
+    Setting("LOOKUP_RATE_LIMIT", "30/minute", RateLimit(),
+            "place searches and walking routes a client may have asked of the geocoder or the router (answers "
+            "from the cache do not count: `/api/places`, `/api/route`, the list's place search); then 429 with "
+            "`Retry-After`"),
     # ---- open data
     Setting("CORS_ORIGINS", ["*"], TextList(_origin, "origins such as https://www.zoucheng.gov.cn, or `*`"),
             "web pages (origins) whose scripts may read the public API (`/api`) and the OGC API (`/ogc`): `*` any "
@@ -557,6 +577,9 @@ def _check_together(values: dict[str, Any]) -> None:
     if not values["TRUSTED_HOSTS"] and not values["PUBLIC_URL"]:
         raise SettingError("TRUSTED_HOSTS", [], "a list of host names, e.g. yizhan.example.cn, or a PUBLIC_URL",
                            problem="is empty and PUBLIC_URL is not set: no request could be answered")
+    if values["ROUTING"] == "amap" and not values["AMAP_KEY"]:
+        raise SettingError("AMAP_KEY", "", "an AMap web service key (Web服务)", secret=True,
+                           problem="is empty: ROUTING=amap needs it")
 
 
 # ---- the README's table -------------------------------------------------------------------------

@@ -50,6 +50,7 @@ def app_config(stations_path, counties_path) -> dict:
     return {
         "STATIONS_PATH": str(stations_path), "COUNTIES_PATH": str(counties_path), "TESTING": True,
         "BASEMAP": "osm", "TILE_URL": "/test-tiles/{z}/{x}/{y}.png",
+        "GEOCODER": "none", "ROUTING": "none",  # the server asks no outside service either
     }
 
 

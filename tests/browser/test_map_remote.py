@@ -1,4 +1,4 @@
-"""The map above ``MAP_INLINE_MAX`` in Chromium: markers per visible area from /api/stations?bbox=.
+"""The map above ``MAP_INLINE_MAX`` in Chromium: markers per visible area from /api/map/markers?bbox=.
 
 The fixture data (13 stations) with ``MAP_INLINE_MAX=5`` take the path of the national data
 (186,100 stations) while staying fast. Expected markers are computed here from the fixture
@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from .conftest import WAIT_MS, open_map, snap
-from .test_map import POSITION, brute_force, listed, press_find_nearest, props, wait_results
+from .test_map import (POSITION, answer, listed, passing_worker, press_find_nearest, props, wait_results,
+                       wednesday_noon)  # noqa: F401 (the pages' clock at a Wednesday noon, autouse)
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +26,7 @@ def app_config(app_config):
 
 def is_bbox_request(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.path == "/api/stations" and "bbox" in parse_qs(parts.query)
+    return parts.path == "/api/map/markers" and "bbox" in parse_qs(parts.query)
 
 
 def sent_bbox(url: str) -> tuple[float, ...]:
@@ -124,7 +125,7 @@ def test_nearest_button_works_without_inline_stations(live_server, make_page, st
     open_map(page, live_server.url)
     press_find_nearest(page)
     wait_results(page, 5)
-    expected = brute_force(station_features, *POSITION)[:5]
+    expected = answer(station_features, *POSITION)[:5]
     got = listed(page)
     assert [i for i, _ in got] == [i for _, i in expected]
     for (gid, gdist), (edist, _) in zip(got, expected):
@@ -148,7 +149,8 @@ def test_nearest_button_works_without_inline_stations(live_server, make_page, st
     # "24 h" without inline data: the stations' hours text from the API decides.
     page.click("#toggle-filters")
     page.check("#filters input[name=h24]")
-    expected = brute_force(station_features, *POSITION, keep=lambda f: props(f).get("opening_hours") == "24/7")[:5]
+    expected = answer(station_features, *POSITION,
+                      keep=lambda f: passing_worker(f) and props(f).get("opening_hours") == "24/7")[:5]
     page.wait_for_function(f"() => [...document.querySelectorAll('#results li')].map(li => li.dataset.id).join() "
                            f"=== {','.join(i for _, i in expected)!r}", timeout=WAIT_MS)
     watch.assert_clean()
@@ -199,11 +201,11 @@ def test_on_amap_tiles_the_bbox_is_sent_in_wgs84_and_markers_drawn_in_gcj02(app_
         server.stop()
 
 
-def test_a_visible_area_larger_than_a_page_is_loaded_by_following_next_links(live_server, make_page,
-                                                                               station_features, monkeypatch):
+def test_a_visible_area_larger_than_a_page_is_loaded_by_following_next_offsets(live_server, make_page,
+                                                                                 station_features, monkeypatch):
     import web.pages
 
-    monkeypatch.setattr(web.pages, "PAGE_LIMIT_MAX", 2)  # the page script asks for pages of 2 stations
+    monkeypatch.setattr(web.pages, "MARKERS_LIMIT_MAX", 2)  # the page script asks for pages of 2 stations
     page, watch = make_page()
     open_map(page, live_server.url)
     with page.expect_response(lambda r: is_bbox_request(r.url), timeout=WAIT_MS) as answer:
@@ -215,5 +217,5 @@ def test_a_visible_area_larger_than_a_page_is_loaded_by_following_next_links(liv
     page.wait_for_function(f"() => yizhan.cluster.getLayers().length === {len(expected)}", timeout=WAIT_MS)
     assert cluster_ids(page) == expected
     offsets = [parse_qs(urlsplit(u).query).get("offset", ["0"])[0] for u in watch.requests if is_bbox_request(u)]
-    assert offsets[:2] == ["0", "2"]  # the next links, in order
+    assert offsets[:2] == ["0", "2"]  # the next offsets, in order
     watch.assert_clean()

@@ -261,6 +261,35 @@ def text(max_chars: int) -> Any:
     return _param(str, parse, {"type": "string"}, allowed)
 
 
+def identifiers(max_items: int, max_chars: int = 64, example: str = "JN-RS-0001") -> Any:
+    """Up to ``max_items`` identifiers (letters, digits, ``-``, ``_``, ``.``), repeated and/or comma-separated;
+    order kept, duplicates dropped."""
+    allowed = (f"up to {max_items} identifiers of letters, digits, '-', '_' or '.' (at most {max_chars} characters "
+               "each; repeat the parameter or separate with commas)")
+
+    def parse(value: Any) -> tuple[str, ...]:
+        out: list[str] = []
+        for raw in value if isinstance(value, (list, tuple)) else [value]:
+            for part in str(raw).split(","):
+                item = part.strip()
+                if not item:
+                    continue
+                if len(item) > max_chars or not IDENTIFIER_RE.fullmatch(item):
+                    raise Invalid("is not an identifier", item, allowed)
+                if item not in out:
+                    out.append(item)
+        if len(out) > max_items:
+            raise Invalid(f"names {len(out)}", ",".join(out), allowed)
+        return tuple(out)
+
+    schema = {"type": "array", "items": {"type": "string", "pattern": IDENTIFIER_RE.pattern}, "maxItems": max_items,
+              "uniqueItems": True, "style": "form", "explode": True, "examples": [[example]]}
+    return _param(tuple[str, ...], parse, schema, allowed, REPEATABLE)
+
+
+IDENTIFIER_RE = re.compile(r"[A-Za-z0-9._-]+")
+
+
 def preference(choices: Iterable[str]) -> Any:
     """A preference such as ``lang``: one of ``choices``, and anything else counts as not given (None)."""
     names = tuple(choices)

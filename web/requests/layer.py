@@ -8,9 +8,10 @@ A route declares itself once, next to its view::
 
 - ``query`` is a :class:`QueryModel` (pydantic v2) built from the parameter types of
   ``web.requests.fields``; the view gets the parsed instance as its ``query`` argument.
-- ``work`` (:data:`CHEAP` or :data:`ANALYSIS`) bounds what one request may cost: ``web.limits``
-  rate-limits the endpoints declared :data:`ANALYSIS`, and an analysis waits at most that class's
-  time budget (``COVERAGE_TIME_BUDGET_S``) before answering 503.
+- ``work`` (:data:`CHEAP`, :data:`ANALYSIS` or :data:`LOOKUP`) bounds what one request may cost:
+  ``web.limits`` rate-limits the endpoints declared :data:`ANALYSIS`, and an analysis waits at most
+  that class's time budget (``COVERAGE_TIME_BUDGET_S``) before answering 503; a :data:`LOOKUP` asks
+  an outside service only within the client's ``LOOKUP_RATE_LIMIT`` (``web.lookups``).
 - ``answers``, ``conditional``, ``operation_id``, ``tags`` and the view's docstring (summary, blank
   line, description) document the route; ``web.openapi`` generates ``/api/openapi.json`` from them.
 
@@ -202,6 +203,10 @@ ANALYSIS = Work("analysis", rate_limited=True, time_budget="time_budget_s", answ
                 "`COVERAGE_TIME_BUDGET_S`) or the server is busy with other analyses; it goes on and is "
                 "kept, so asking again after `Retry-After` seconds gets it.", ERROR, headers=RETRY_AFTER),
 })
+
+#: may ask an outside service (the geocoder, the walking router, seconds at worst): answers come from a
+#: cache on disk when they can, and what a client asks counts against ``LOOKUP_RATE_LIMIT`` (``web.lookups``)
+LOOKUP = Work("lookup")
 
 
 # ---- who may call a route --------------------------------------------------------------------------

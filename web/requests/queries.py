@@ -14,6 +14,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from stations.coords import CRS_NAMES
 from stations.exporting import FORMATS
 from stations.model import AMENITIES, KINDS, STATUSES
+from stations.nearest import RANKS
+from stations.serves import SERVES
 
 from . import fields
 from .fields import TZ, Invalid, vocabulary_doc
@@ -63,6 +65,17 @@ FORMAT_DOC = ("File format: `geojson` (default), `csv` (UTF-8 with BOM), `xlsx`,
               "media types, GeoJSON first. Attribution, licence, the data's date and the sample-data notice travel "
               "inside every file.")
 LANG_DOC = "Language of the page: `zh` (default) or `en`; remembered in a cookie. Anything else is ignored."
+#: what a nearest answer may add to each result (``include=``)
+INCLUDES = ("open_state", "hours_text")
+Rank = fields.choice(RANKS, examples=("open_first",))
+Serves = fields.choice(SERVES, examples=("passing_worker",))
+Includes = fields.choices(INCLUDES)
+SERVES_DOC = ("Only the stations that serve someone: `passing_worker` = every rest station and the cultural "
+              "palaces that offer drinking water (what a worker passing by needs: water and a rest). Combines "
+              "with `kind`. Default: every kind.")
+NOW_DOC = ("The moment taken as now (ISO 8601; Asia/Shanghai time unless an offset is given); default: the "
+           "server's clock. `open_now`, `rank=open_first` and each result's `open_now` and `next_change` are "
+           "judged at it.")
 
 
 # ---- the API -------------------------------------------------------------------------------------
@@ -86,6 +99,18 @@ class NearestQuery(QueryModel):
     status: Statuses = Field(("open",), description="Statuses to include (repeat or comma-separate); default open "
                                                     "only. " + vocabulary_doc("status"))
     crs: Crs = Field("wgs84", description=CRS_DOC)
+    serves: Serves = Field(None, description=SERVES_DOC)
+    rank: Rank = Field("distance", description="`distance` (default): nearest first. `open_first`: the stations "
+                                               "open now (status `open` and opening hours that say so) first, "
+                                               "nearest first, then the other matches (closed now, or hours "
+                                               "unknown), nearest first; each result then says `open_now` and "
+                                               "`next_change` (as `include=open_state`). The map asks for it.")
+    now: DateTime = Field(None, description=NOW_DOC)
+    include: Includes = Field((), description="Add to each result: `open_state` (`open_now`: true, false or null "
+                                              "when the hours are unknown or unreadable; `next_change`: when that "
+                                              "changes next, ISO 8601 in Asia/Shanghai time, or null) and "
+                                              "`hours_text` (the opening hours in words, in `lang`).")
+    lang: Lang = Field(None, description="Language of `hours_text`: `zh` (default) or `en`.")
 
     @field_validator("at", mode="before")
     @classmethod
@@ -103,10 +128,15 @@ class NearestQuery(QueryModel):
         return self.status or ("open",)
 
     def open_at(self, now: datetime | None = None) -> datetime | None:
-        """The moment stations must be open at: ``at``, or ``now`` (default: the clock) with ``open_now``."""
+        """The moment stations must be open at: ``at``, or now with ``open_now`` (the ``now`` parameter, else
+        the ``now`` given, else the clock)."""
         if self.open_now:
-            return now if now is not None else datetime.now(TZ)
+            return self.now or (now if now is not None else datetime.now(TZ))
         return self.at
+
+    def includes(self, what: str) -> bool:
+        """Whether each result carries ``what`` (``open_state`` also comes with ``rank=open_first``)."""
+        return what in self.include or (what == "open_state" and self.rank == "open_first")
 
 
 class StationsQuery(QueryModel):

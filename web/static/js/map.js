@@ -7,7 +7,17 @@
  *
  * Two ways to get the stations: small data sets come inline (DATA.stations); above the server's
  * MAP_INLINE_MAX the page gets none and config.remote says where to ask for the visible area
- * (GET /api/stations?bbox=..., from zoom config.remote.minZoom on). The same page serves /embed
+ * (GET /api/map/markers?bbox=..., from zoom config.remote.minZoom on): the same records, with the
+ * hours in words and "open now", so popups and the filters work alike.
+ *
+ * "Find the nearest" asks for config.rank (open_first: the stations open now first, the others
+ * after them with when they open) and, by default, config.serves (passing_worker: rest stations and
+ * the cultural palaces with drinking water; the other kinds are a filter away: the markers still show
+ * every site, a kind chosen in the filters narrows both). Where the server has
+ * a walking router (config.routeUrl) the first config.routed results get the routed distance and
+ * time; otherwise, and when it has none, the straight line, labelled as such. A search that matches
+ * no station asks config.placesUrl for the place (the geocoder is the server's) and lists the
+ * stations nearest to it. The same page serves /embed
  * (config.embed) and ?county= (config.county: fit the map to it and draw its outline).
  * config.outlines (GeoJSON, drawing CRS) are every county's outline. The inline map script from
  * folium holds only the map's skeleton (options, tiles, first fit): no data ever go through it.
@@ -180,14 +190,14 @@
     return /^\s*24\/7\s*$/.test(hours || "");
   }
 
-  /** A page record (the shape of DATA.stations) from API fields; lon/lat are WGS-84. */
+  /** A page record (the shape of DATA.stations) from /api/nearest's fields; lon/lat are WGS-84. */
   function recordFrom(p, lon, lat) {
     var ll = toMap(lat, lon);
     var rec = {
       id: p.id, name: p.name || p.id, kind: p.kind, status: p.status || "open",
       lat: ll.lat, lon: ll.lng, county: "", address: p.address || "",
-      hours: p.opening_hours || "", open: null, h24: is247(p.opening_hours),
-      amenities: p.amenities || [], partial: true  // no server-side "open now" / hours text
+      hours: p.hours_text || p.opening_hours || "", open: p.open_now === undefined ? null : p.open_now,
+      h24: is247(p.opening_hours), amenities: p.amenities || []
     };
     if (C.crs !== "wgs84") { rec.wlat = lat; rec.wlon = lon; }
     if (p.phone) rec.phone = p.phone;
@@ -227,6 +237,43 @@
     return null;
   }
 
+  /** [y, m, d, "HH:MM"] of an ISO date-time as the server writes it (Asia/Shanghai, "2026-11-25T07:00+08:00"). */
+  function isoParts(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}:\d{2})/.exec(iso || "");
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3]), m[4]] : null;
+  }
+
+  /** "07:00 开放" / "明天 07:00 开放" / "周一 07:00 开放" / "3月2日 07:00 开放" when closed now, "18:00 停止营业"
+   *  when open (today only): the words of stations.hours.change_text, from the answer's now and next_change. */
+  function changeText(open, nextIso, nowIso) {
+    var c = isoParts(nextIso);
+    var n = isoParts(nowIso);
+    if (open === null || open === undefined || !c || !n) return "";
+    var days = Math.round((Date.UTC(c[0], c[1] - 1, c[2]) - Date.UTC(n[0], n[1] - 1, n[2])) / 86400000);
+    if (open) return days === 0 ? fmt("closes_at", { time: c[3] }) : "";
+    if (days <= 0) return fmt("opens_at", { time: c[3] });
+    if (days === 1) return fmt("opens_tomorrow", { time: c[3] });
+    if (days < 7) {
+      var weekday = (new Date(Date.UTC(c[0], c[1] - 1, c[2])).getUTCDay() + 6) % 7;  // 0 = Monday
+      return fmt("opens_on_day", { day: LABELS.days[weekday], time: c[3] });
+    }
+    return fmt("opens_on_date", { date: fmt("date_md", { mon: LABELS.months[c[1] - 1], day: c[2] }), time: c[3] });
+  }
+
+  /** Whether one can go there now: anything but "open" (temporarily closed, planned...) gets no navigation. */
+  function usable(rec) {
+    return rec.status === "open";
+  }
+
+  /** The distance line: the walking route where one was found, else the straight line (so labelled). */
+  function walkLine(rec, distanceM) {
+    var r = routes[rec.id];
+    if (r && r.source === "route") {
+      return fmt("route_text", { distance: formatDistance(r.distance_m), n: Math.max(1, Math.round(r.duration_s / 60)) });
+    }
+    return distanceText(distanceM);
+  }
+
   var SVG_NS = "http://www.w3.org/2000/svg";
 
   /** A pictogram from the page's sprite (<symbol id="i-NAME">). */
@@ -257,17 +304,19 @@
       el("h3", { text: rec.name }),
       el("p", { className: "meta" }, [
         el("span", { className: "kind", text: LABELS.kind[rec.kind] || rec.kind }), " ", openBadge(rec),
+        rec.change ? el("span", { className: "change", text: rec.change }) : null,
         rec.sample ? el("span", { className: "badge sample", text: S.sample_data }) : null
       ]),
       distanceM !== undefined && distanceM !== null ? el("p", {
         className: "distance",
-        text: distanceText(distanceM)
+        text: walkLine(rec, distanceM)
       }) : null,
       rec.address ? el("p", { className: "addr", text: rec.address + (rec.county ? "（" + rec.county + "）" : "") }) : null,
       el("p", { className: "hours", text: rec.hours || S.hours_unknown }),
+      usable(rec) ? null : el("p", { className: "status-note", text: (LABELS.statusMeaning[rec.status] || "") + " " + S.no_navigation }),
       amenityIcons(rec),
       el("p", { className: "links" }, [
-        el("a", { href: amapUrl(rec), className: "btn-nav amap", rel: "noopener", text: S.navigate_amap }),
+        usable(rec) ? el("a", { href: amapUrl(rec), className: "btn-nav amap", rel: "noopener", text: S.navigate_amap }) : null,
         rec.phone ? el("a", { href: telUri(rec.phone), className: "tel", "aria-label": S.phone + " " + phoneText(rec.phone), text: "☎ " + phoneText(rec.phone) }) : null,
         el("a", { href: stationUrl(rec), className: "more", text: S.details })
       ])
@@ -300,8 +349,15 @@
 
   function currentFilters() {
     var form = new FormData(filtersForm);
+    var kind = form.get("kind") || "";
+    var serves = "";
+    if (kind.indexOf("serves:") === 0) {  // a set of kinds (passing_worker), the map's default
+      serves = kind.slice(7);
+      kind = "";
+    }
     return {
-      kind: form.get("kind") || "",
+      kind: kind,
+      serves: serves,
       amenities: form.getAll("amenity"),
       h24: form.get("h24") === "1",
       openNow: form.get("open_now") === "1"
@@ -309,14 +365,15 @@
   }
 
   function matches(rec, f) {
+    // f.serves (the default "serves a passing worker") chooses the answers, not the markers: the map
+    // shows every site; a kind chosen in the filters applies to both.
     if (f.kind && rec.kind !== f.kind) return false;
     for (var i = 0; i < f.amenities.length; i++) {
       if (rec.amenities.indexOf(f.amenities[i]) < 0) return false;
     }
     if (f.h24 && !rec.h24) return false;
-    // Records from the API do not say whether they are open now: they stay on the map
-    // ("open now" still filters the nearest list, which the API answers).
-    if (f.openNow && rec.open !== true && !rec.partial) return false;
+    // Inline records and the API's markers both say whether they are open now (rec.open).
+    if (f.openNow && !(rec.open === true && rec.status === "open")) return false;
     return true;
   }
 
@@ -346,7 +403,9 @@
 
   // ---- the user's position -----------------------------------------------------------------
   var position = null;       // WGS-84 {lat, lon}
+  var placeName = null;      // the place searched for, when the position is one (not the phone's)
   var distances = {};        // station id -> metres, from the last nearest answer
+  var routes = {};           // station id -> /api/route's answer (walking route or straight line)
   var youPane = map.createPane("yz-you");  // above the station pins: "you are here" is never hidden
   youPane.style.zIndex = 640;
   var youLayer = L.layerGroup().addTo(map);
@@ -355,15 +414,18 @@
   var pickButton = $("pick");
   var findButton = $("find-nearest");
 
-  function setPosition(lat, lon, accuracyM) {
+  /** Where the answers start from: the phone's position, a tap, or a place searched for (``place``: its name). */
+  function setPosition(lat, lon, accuracyM, place) {
     position = { lat: lat, lon: lon };
+    placeName = place || null;
+    routes = {};
     youLayer.clearLayers();
     var ll = toMap(lat, lon);
     if (accuracyM && accuracyM > 30) {
       L.circle(ll, { radius: accuracyM, className: "yz-accuracy", interactive: false }).addTo(youLayer);
     }
-    L.circleMarker(ll, { radius: 9, className: "yz-you", interactive: true, pane: "yz-you" })
-      .bindTooltip(S.you_are_here).addTo(youLayer);
+    L.circleMarker(ll, { radius: 9, className: placeName ? "yz-you yz-place" : "yz-you", interactive: true, pane: "yz-you" })
+      .bindTooltip(placeName ? S.place_marker + " · " + placeName : S.you_are_here).addTo(youLayer);
   }
 
   function setPicking(on) {
@@ -420,6 +482,9 @@
   var lastHits = null;
   var requestSeq = 0;
 
+  var resultsNote = $("results-note");
+  var routeSeq = 0;
+
   function findNearest() {
     if (!position) return;
     var f = currentFilters();
@@ -427,10 +492,14 @@
     params.set("lat", position.lat.toFixed(6));
     params.set("lon", position.lon.toFixed(6));
     params.set("k", String(C.k));
+    if (C.rank) params.set("rank", C.rank);  // open now first; each result says when it opens
+    if (f.serves) params.set("serves", f.serves);
     if (f.kind) params.set("kind", f.kind);
     if (f.amenities.length) params.set("amenity", f.amenities.join(","));
     if (f.openNow) params.set("open_now", "1");
     if (f.h24) params.set("open_24_7", "1");  // the server knows every way of writing 24/7
+    params.set("include", "open_state,hours_text");
+    if (C.lang) params.set("lang", C.lang);
     var seq = ++requestSeq;
     setStatus(S.searching, "busy");
     fetch(C.nearestUrl + "?" + params.toString(), { headers: { Accept: "application/json" } })
@@ -442,15 +511,49 @@
         if (seq !== requestSeq) return;
         var hits = payload.results || [];
         distances = {};
-        hits.forEach(function (hit) { distances[hit.id] = hit.distance_m; });
+        hits.forEach(function (hit) {
+          distances[hit.id] = hit.distance_m;
+          hit.change = changeText(hit.open_now, hit.next_change, payload.now);
+        });
         lastHits = hits;
         setStatus("");
-        renderNearest(hits);
+        renderNearest(hits, f);
+        fetchRoutes(hits, seq);
       })
       .catch(function () {
         if (seq !== requestSeq) return;
         setStatus(S.api_error, "error");
       });
+  }
+
+  /** The walking route of the first results (config.routed of them), where the server has a router. */
+  function fetchRoutes(hits, seq) {
+    if (!C.routeUrl || !position) return;
+    var ids = hits.filter(function (hit) { return hit.status === "open"; }).slice(0, C.routed)
+      .map(function (hit) { return hit.id; });
+    if (!ids.length) return;
+    var params = new URLSearchParams();
+    params.set("lat", position.lat.toFixed(6));
+    params.set("lon", position.lon.toFixed(6));
+    params.set("station", ids.join(","));
+    var mine = ++routeSeq;
+    fetch(C.routeUrl + "?" + params.toString(), { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (payload) {
+        if (mine !== routeSeq || seq !== requestSeq) return;
+        (payload.routes || []).forEach(function (r) {
+          routes[r.station] = r;
+          var line = resultsEl.querySelector("li[data-id='" + token(r.station) + "'] .distance");
+          var rec = byId[r.station];
+          if (!line || !rec) return;
+          line.textContent = walkLine(rec, distances[r.station]);
+          line.classList.toggle("routed", r.source === "route");
+        });
+      })
+      .catch(function () { /* the straight line stays: it is labelled as such */ });
   }
 
   function resultItem(rec, rank, distanceM) {
@@ -463,27 +566,37 @@
       el("span", { className: "body" }, [
         el("span", { className: "name", text: rec.name }),
         el("span", { className: "meta" }, [
-          el("span", { className: "kind", text: LABELS.kind[rec.kind] || rec.kind }), " ", openBadge(rec)
+          el("span", { className: "kind", text: LABELS.kind[rec.kind] || rec.kind }), " ", openBadge(rec),
+          rec.change ? el("span", { className: "change", text: rec.change }) : null
         ]),
         distanceM !== undefined && distanceM !== null ? el("span", {
           className: "distance",
-          text: distanceText(distanceM)
+          text: walkLine(rec, distanceM)
         }) : el("span", { className: "addr", text: rec.address || rec.county || "" }),
         amenityIcons(rec)
       ])
     ]);
     button.addEventListener("click", function () { showStation(rec.id, true); });
-    return el("li", { "data-id": rec.id }, [button]);
+    var later = !usable(rec) || rec.open === false;  // closed now, or cannot be used: after the open ones
+    return el("li", { "data-id": rec.id, className: later ? "later" : null }, [button]);
+  }
+
+  /** What the list holds ("营业中的优先；含户外劳动者驿站和提供饮水的工人文化宫"), from the filters asked with. */
+  function noteFor(f) {
+    if (f.kind) return C.notes.kind[f.kind] || "";
+    return f.serves ? C.notes.serves : C.notes.all;
   }
 
   function revealResults() {  // a short iframe: scroll the panel (only the panel) to the answer
     if (C.embed) $("panel").scrollTop = Math.max(0, resultsTitle.offsetTop - 6);
   }
 
-  function renderNearest(hits) {
+  function renderNearest(hits, f) {
     resultsEl.textContent = "";
     resultsTitle.hidden = false;
-    resultsTitle.textContent = S.nearest_title;
+    resultsTitle.textContent = placeName ? fmt("place_nearest_title", { place: placeName }) : S.nearest_title;
+    resultsNote.textContent = C.rank === "open_first" ? noteFor(f || currentFilters()) : "";
+    resultsNote.hidden = !resultsNote.textContent;
     if (!hits.length) {
       setStatus(S.no_results, "info");
       return;
@@ -494,6 +607,8 @@
       if (!rec) {  // not inline and not loaded yet: what /api/nearest says (WGS-84) will do
         rec = byId[hit.id] = recordFrom(hit, hit.lon, hit.lat);
       }
+      if (hit.open_now !== undefined) rec.open = hit.open_now;  // the answer's moment is the freshest
+      rec.change = hit.change || "";
       resultsEl.appendChild(resultItem(rec, i + 1, hit.distance_m));
       bounds.extend(L.latLng(rec.lat, rec.lon));
     });
@@ -512,10 +627,22 @@
     });
   }
 
+  var routeLayer = L.layerGroup().addTo(map);
+
+  /** The walking route to a station, where the router gave one (WGS-84 [lon, lat] pairs). */
+  function drawRoute(id) {
+    routeLayer.clearLayers();
+    var r = routes[id];
+    if (!r || r.source !== "route" || !r.path || r.path.length < 2) return;
+    L.polyline(r.path.map(function (p) { return toMap(p[1], p[0]); }),
+      { className: "yz-route", interactive: false }).addTo(routeLayer);
+  }
+
   function showStation(id, fit) {
     var rec = byId[id];
     if (!rec) return;
     selectResult(id);
+    drawRoute(id);
     if (highlight) map.removeLayer(highlight);
     var ll = L.latLng(rec.lat, rec.lon);
     highlight = L.marker(ll, { icon: pinIcon(rec, true), zIndexOffset: 1000, title: rec.name, alt: rec.name, keyboard: false });
@@ -579,7 +706,7 @@
       return;
     }
     var terms = q.toLowerCase().split(/\s+/);
-    var f = currentFilters();
+    var f = currentFilters();  // a name finds its station whatever set it is in; a chosen kind applies
     var found = DATA.stations.filter(function (rec) {
       if (!matches(rec, f)) return false;
       var hay = haystack(rec);
@@ -594,15 +721,52 @@
     resultsEl.textContent = "";
     resultsTitle.hidden = false;
     resultsTitle.textContent = S.search_results + " · " + fmt("results_for", { n: found.length });
+    resultsNote.hidden = true;
     if (!found.length) {
       setStatus(fmt("no_match", { q: q }), "info");
-      return;
+      return 0;
     }
     setStatus("");
     found.slice(0, 20).forEach(function (rec, i) {
       resultsEl.appendChild(resultItem(rec, i + 1, distances[rec.id]));
     });
     revealResults();
+    return found.length;
+  }
+
+  var PLACE_MESSAGES = {
+    not_found: "place_not_found", outside_area: "place_outside", unavailable: "place_unavailable",
+    rate_limited: "place_rate_limited", not_configured: "no_match"
+  };
+
+  /** No station is called that: ask the server's geocoder where it is, and list the stations nearest to it. */
+  function searchPlace(q) {
+    var seq = ++requestSeq;
+    var params = new URLSearchParams();
+    params.set("q", q);
+    if (C.lang) params.set("lang", C.lang);
+    setStatus(fmt("place_searching", { q: q }), "busy");
+    fetch(C.placesUrl + "?" + params.toString(), { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (response.status === 429) return { place: null, reason: "rate_limited" };
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      })
+      .then(function (payload) {
+        if (seq !== requestSeq) return;
+        if (payload.place) {
+          setPicking(false);
+          searchInput.classList.remove("attention");
+          setPosition(payload.place.lat, payload.place.lon, null, q);  // WGS-84
+          findNearest();
+          return;
+        }
+        setStatus(fmt(PLACE_MESSAGES[payload.reason] || "place_not_found", { q: q }), "info");
+      })
+      .catch(function () {
+        if (seq !== requestSeq) return;
+        setStatus(S.api_error, "error");
+      });
   }
 
   searchInput.addEventListener("input", function () {
@@ -618,7 +782,8 @@
       else window.location.assign(listSearchUrl(q));
       return;
     }
-    runSearch();
+    var found = runSearch();
+    if (q && found === 0 && C.placesUrl) searchPlace(q);
     searchInput.blur();
   });
 
@@ -689,32 +854,33 @@
     params.set("bbox", bbox.map(function (v) { return v.toFixed(5); }).join(","));  // WGS-84, lon first
     if (f.kind) params.set("kind", f.kind);
     if (f.amenities.length) params.set("amenity", f.amenities.join(","));
+    if (C.lang) params.set("lang", C.lang);
     if (REMOTE.limit) params.set("limit", String(REMOTE.limit));
     var seq = ++remoteSeq;
     var recs = [];
     var pages = 0;
-    // The API answers a page at a time: follow its `next` links until the area is complete.
-    function loadPage(url) {
-      return fetch(url, { headers: { Accept: "application/geo+json" } })
+    // The markers come a page at a time, as the page's own records (drawing CRS, hours in words, open
+    // now): follow `next_offset` until the area is complete. "Open now" and 24 h filter them here.
+    function loadPage(offset) {
+      params.set("offset", String(offset));
+      return fetch(REMOTE.url + "?" + params.toString(), { headers: { Accept: "application/json" } })
         .then(function (response) {
           if (!response.ok) throw new Error("HTTP " + response.status);
           return response.json();
         })
-        .then(function (collection) {
+        .then(function (answer) {
           if (seq !== remoteSeq) return null;
-          (collection.features || []).forEach(function (feature) {
-            var p = feature.properties || {};
-            var c = feature.geometry && feature.geometry.coordinates;
-            if (!p.id || !c || p.status === "closed") return;
-            recs.push(recordFrom(p, c[0], c[1]));  // GeoJSON order: (lon, lat)
+          (answer.markers || []).forEach(function (rec) {
+            if (rec.id && rec.status !== "closed") recs.push(rec);
           });
-          var next = (collection.links || []).filter(function (l) { return l.rel === "next"; })[0];
           pages++;
-          if (next && next.href && pages < REMOTE_MAX_PAGES) return loadPage(next.href);
+          if (answer.next_offset !== null && answer.next_offset !== undefined && pages < REMOTE_MAX_PAGES) {
+            return loadPage(answer.next_offset);
+          }
           return recs;
         });
     }
-    loadPage(REMOTE.url + "?" + params.toString())
+    loadPage(0)
       .then(function (all) {
         if (all === null || seq !== remoteSeq) return;
         remoteLoaded = { bounds: want, key: key };

@@ -1,0 +1,172 @@
+"""The worker's answer in Chromium, at a fixed early-morning time: open stations first, the closed ones after
+them with when they open; the place search with the position denied; no navigation to a station one cannot
+go to; a large store's popups and "open now" filter. The geocoder is a local stub (AMap's format).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from coord_reference import wgs_to_gcj
+
+from .conftest import WAIT_MS, LiveServer, open_map, snap
+from .test_map import brute_force, listed, passing_worker, press_find_nearest, props, wait_results
+
+pytestmark = pytest.mark.browser
+pytest_plugins = ["geocoder_stub"]
+
+POSITION = (35.4120, 116.5880)  # (lat, lon) WGS-84, in 任城区
+WED_0546 = datetime(2026, 11, 25, 5, 46, tzinfo=ZoneInfo("Asia/Shanghai"))
+# Open at Wednesday 05:46 (read by hand): the 24/7 ones and the night station (22:00-06:00)
+OPEN_AT_0546 = {"JN-RS-0001", "JN-RS-0004", "JN-RS-0005", "JN-RS-0010", "JN-CB-0001"}
+# When the closed ones open (read by hand from their hours)
+OPENS = {"JN-RS-0002": "08:00 开放", "JN-RS-0007": "07:00 开放", "JN-CP-0001": "09:00 开放"}
+PLACE = (116.6010, 35.4040)  # WGS-84 (lon, lat) of "济宁火车站" as the stub geocoder answers
+
+
+@pytest.fixture
+def app_config(app_config, stub, tmp_path):
+    lon, lat = wgs_to_gcj(*PLACE)
+    found = {"status": "1", "info": "OK", "infocode": "10000", "count": "1", "geocodes": [{
+        "formatted_address": "山东省济宁市任城区济宁站", "province": "山东省", "city": "济宁市", "district": "任城区",
+        "adcode": "370811", "location": f"{lon:.6f},{lat:.6f}", "level": "兴趣点"}]}
+    empty = {"status": "1", "info": "OK", "infocode": "10000", "count": "0", "geocodes": []}
+    stub.answer = lambda path, params: (200, found if params.get("address") == "济宁火车站" else empty, 0)
+    return {**app_config, "GEOCODER": "amap", "AMAP_KEY": "KEY", "GEOCODER_URL": stub.url,
+            "GEOCODER_MIN_DELAY_S": 0, "GEOCODER_CACHE_PATH": str(tmp_path / "geocode.sqlite3")}
+
+
+@pytest.fixture(autouse=True)
+def early_morning(monkeypatch):
+    import web.pages
+
+    monkeypatch.setattr(web.pages, "now_shanghai", lambda: WED_0546)
+
+
+def open_first(features, lat, lon, keep=passing_worker):
+    """[(distance_m, id)]: open at 05:46 first, each part nearest first (independent geodesic brute force)."""
+    return sorted(brute_force(features, lat, lon, keep), key=lambda r: (r[1] not in OPEN_AT_0546, r[0], r[1]))
+
+
+def badges(page):
+    """[(id, badge text, opening text)] of the result list, in order."""
+    return page.eval_on_selector_all("#results li", """lis => lis.map(li => [li.dataset.id,
+        (li.querySelector('.badge') || {}).textContent || '', (li.querySelector('.change') || {}).textContent || ''])""")
+
+
+def test_at_0546_the_open_stations_come_first_and_the_closed_ones_say_when_they_open(
+        live_server, make_page, station_features, artifacts):
+    page, watch = make_page(geolocation=POSITION)
+    open_map(page, live_server.url)
+    with page.expect_request(lambda r: "/api/nearest" in r.url) as asked:
+        press_find_nearest(page)
+    assert "rank=open_first" in asked.value.url and "serves=passing_worker" in asked.value.url
+    wait_results(page, 5)
+    expected = open_first(station_features, *POSITION)[:5]
+    assert [i for i, _ in listed(page)] == [i for _, i in expected]
+    shown = badges(page)
+    n_open = sum(1 for _, i in expected if i in OPEN_AT_0546)
+    assert 1 <= n_open < 5  # some open, some closed at this hour: both parts are shown
+    assert [b for _, b, _ in shown[:n_open]] == ["营业中"] * n_open
+    assert [b for _, b, _ in shown[n_open:]] == ["未营业"] * (5 - n_open)
+    for sid, _, when in shown[n_open:]:
+        if sid in OPENS:
+            assert when == OPENS[sid], sid
+    assert all("later" in page.get_attribute(f"#results li[data-id='{sid}']", "class") for sid, _, _ in shown[n_open:])
+    kinds = {props(f)["id"]: props(f)["kind"] for f in station_features}
+    assert "convalescence_base" not in {kinds[sid] for sid, _, _ in shown}
+    assert page.inner_text("#results-note") == "营业中的优先；含户外劳动者驿站和提供饮水的工人文化宫；其他类型见“筛选”"
+    snap(page, artifacts / "open-first-0546-phone.png")
+
+    # Every kind is a filter away.
+    page.click("#toggle-filters")
+    page.check("#filters input[name=kind][value='']")
+    page.wait_for_function("() => document.querySelector('#results-note').textContent.includes('所有类型')",
+                           timeout=WAIT_MS)
+    expected = open_first(station_features, *POSITION, keep=lambda f: True)[:5]
+    page.wait_for_function(f"() => [...document.querySelectorAll('#results li')].map(li => li.dataset.id).join() "
+                           f"=== {','.join(i for _, i in expected)!r}", timeout=WAIT_MS)
+    watch.assert_clean()
+
+
+def test_with_the_position_denied_a_place_search_lists_the_stations_nearest_to_it(
+        live_server, make_page, station_features, stub, artifacts):
+    page, watch = make_page(geolocation=POSITION, grant=False)
+    open_map(page, live_server.url)
+    press_find_nearest(page)
+    page.locator("#status").wait_for(state="visible", timeout=WAIT_MS)
+    assert "无法获取您的位置" in page.inner_text("#status")
+
+    page.fill("#q", "济宁火车站")
+    with page.expect_response(lambda r: "/api/places" in r.url, timeout=WAIT_MS):
+        page.press("#q", "Enter")
+    page.wait_for_function("() => document.querySelector('#results-title').textContent.includes('济宁火车站')",
+                           timeout=WAIT_MS)
+    assert page.inner_text("#results-title") == "离“济宁火车站”最近的驿站"
+    wait_results(page, 5)
+    expected = open_first(station_features, PLACE[1], PLACE[0])[:5]
+    assert [i for i, _ in listed(page)] == [i for _, i in expected]
+    pos = page.evaluate("() => yizhan.position()")
+    assert pos["lat"] == pytest.approx(PLACE[1], abs=1e-5) and pos["lon"] == pytest.approx(PLACE[0], abs=1e-5)
+    assert [params.get("address") for _, params in stub.requests] == ["济宁火车站"]  # asked by the server
+    assert not [u for u in watch.requests if "KEY" in u]  # the key never reaches the browser
+    snap(page, artifacts / "place-search-phone.png")
+
+    # Nothing by that name, nowhere: it says so.
+    page.fill("#q", "火星基地")
+    page.press("#q", "Enter")
+    page.wait_for_function("() => document.querySelector('#status').textContent.includes('没有找到驿站或地点')",
+                           timeout=WAIT_MS)
+    assert "没有找到驿站或地点“火星基地”" in page.inner_text("#status")
+    watch.assert_clean()
+
+
+def test_a_station_that_cannot_be_used_offers_no_navigation_in_its_popup(live_server, make_page):
+    page, watch = make_page()
+    open_map(page, live_server.url)
+    page.fill("#q", "运河驿站")  # JN-RS-0003, temporarily closed
+    wait_results(page, 1)
+    page.locator("#results li[data-id='JN-RS-0003'] button").click()
+    popup = page.wait_for_selector(".leaflet-popup .yz-popup", timeout=WAIT_MS)
+    assert popup.query_selector(".btn-nav.amap") is None
+    assert "暂停开放：现在不能使用" in popup.inner_text()
+    page.fill("#q", "古槐路驿站")  # an open one keeps its navigation
+    wait_results(page, 1)
+    page.locator("#results li[data-id='JN-RS-0001'] button").click()
+    page.wait_for_selector(".leaflet-popup .yz-popup .btn-nav.amap", timeout=WAIT_MS)
+    watch.assert_clean()
+
+
+def test_a_large_stores_popups_say_the_hours_and_open_now_and_the_filter_filters_the_markers(
+        app_config, make_page, station_features, artifacts):
+    from web import create_app
+
+    server = LiveServer(create_app({**app_config, "MAP_INLINE_MAX": 5}))
+    try:
+        page, watch = make_page()
+        open_map(page, server.url)
+        with page.expect_response(lambda r: "/api/map/markers" in r.url, timeout=WAIT_MS):
+            page.evaluate("() => yizhan.map.setView([35.4125, 116.5885], 13, {animate: false})")
+        page.wait_for_function("() => yizhan.cluster.getLayers().length > 0", timeout=WAIT_MS)
+        loaded = sorted(page.evaluate("() => yizhan.cluster.getLayers().map(m => m.yzId)"))
+        assert {"JN-RS-0001", "JN-CP-0001"} <= set(loaded)
+
+        page.evaluate("() => yizhan.map.setView([35.4100, 116.5900], 16, {animate: false})")
+        page.evaluate("() => yizhan.markers['JN-CP-0001'].openPopup()")
+        popup = page.wait_for_selector(".leaflet-popup .yz-popup", timeout=WAIT_MS)
+        assert "周二至周日 09:00-17:00" in popup.inner_text()  # the hours in words, as inline
+        assert popup.query_selector(".badge.closed").inner_text() == "未营业"  # at 05:46
+        page.evaluate("() => yizhan.map.closePopup()")
+
+        page.evaluate("() => yizhan.map.setView([35.4125, 116.5885], 13, {animate: false})")
+        page.click("#toggle-filters")
+        page.check("#filters input[name=open_now]")
+        expected = sorted(set(loaded) & OPEN_AT_0546)
+        page.wait_for_function(f"() => yizhan.cluster.getLayers().length === {len(expected)}", timeout=WAIT_MS)
+        assert sorted(page.evaluate("() => yizhan.cluster.getLayers().map(m => m.yzId)")) == expected
+        snap(page, artifacts / "remote-open-now-phone.png")
+        watch.assert_clean()
+    finally:
+        server.stop()
