@@ -15,6 +15,14 @@ for the chord ``c``; chord order is angle order). So once the k-th best station 
 more candidates until the farthest one fetched lies beyond that angle. Small absolute margins
 cover float rounding of the chords (``_CHORD_EPS``) and of the geodesic solver (``_GEOD_EPS_M``).
 Ties in distance are broken by station id.
+
+Open first (``query_open_first``)
+---------------------------------
+A worker wants the nearest place that is open now: the stations open at a moment come first, nearest
+first, then the others that match (closed then, or without readable hours), nearest first. Both parts
+are exact: the open ones are an open-filtered query; when fewer than ``k`` are open, every open match
+has been found (``m`` of them), and the ``k`` nearest matches of all hold at most those ``m``, so the
+nearest ``k - m`` others are among them.
 """
 from __future__ import annotations
 
@@ -33,10 +41,11 @@ from scipy.spatial import cKDTree
 
 from .errors import Problem, ValidationError
 from .model import AMENITIES, KINDS, STATUSES, Station
+from .serves import SERVES
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Hit", "NearestIndex"]
+__all__ = ["Hit", "NearestIndex", "RANKS"]
 
 _GEOD = Geod(ellps="WGS84")
 _A = 6378137.0
@@ -49,7 +58,9 @@ _GEOD_EPS_M = 1e-6  # geodesic solver allowance; GeographicLib is accurate to 15
 _SCALAR_INV_MAX = 24  # up to this many candidates, a loop of scalar Geod.inv calls is faster
 _CACHE_SIZE = 16  # filtered sub-indexes kept (LRU)
 _BATCH_CHUNK = 8192
-_DEFAULT_KEY = (None, 0, frozenset({"open"}), False)
+_DEFAULT_KEY = (None, 0, frozenset({"open"}), False, None)
+_NO_FILTER_KEY = (None, 0, None, False, None)
+RANKS = ("distance", "open_first")
 
 
 def _fmt_allowed(vocab: Iterable[str]) -> str:
@@ -101,7 +112,7 @@ def _relevant_chord(bound_m: float) -> float:
 
 
 class _SubIndex:
-    """A tree over the stations passing the static filters (kind, amenities, statuses, 24/7)."""
+    """A tree over the stations passing the static filters (kind, amenities, statuses, 24/7, serves)."""
 
     __slots__ = ("n", "tree", "gidx", "identity")
 
@@ -278,11 +289,14 @@ class NearestIndex:
             raise _bad("max_distance_m", max_distance_m, "None or a finite number of metres >= 0")
         return float(max_distance_m)
 
-    def _filter_key(self, kind: Any, amenities: Any, statuses: Any, open_24_7: Any = False) -> tuple:
-        if open_24_7 is False and kind is None and amenities == () and statuses == ("open",):
+    def _filter_key(self, kind: Any, amenities: Any, statuses: Any, open_24_7: Any = False,
+                    serves: Any = None) -> tuple:
+        if open_24_7 is False and kind is None and amenities == () and statuses == ("open",) and serves is None:
             return _DEFAULT_KEY
         if not isinstance(open_24_7, (bool, np.bool_)):
             raise _bad("open_24_7", open_24_7, "True or False")
+        if serves is not None and (not isinstance(serves, str) or serves not in SERVES):
+            raise _bad("serves", serves, "None or " + _fmt_allowed(SERVES))
         if kind is not None and (not isinstance(kind, str) or kind not in KINDS):
             raise _bad("kind", kind, "None or " + _fmt_allowed(KINDS))
         if isinstance(amenities, str):
@@ -311,7 +325,7 @@ class NearestIndex:
                 if not isinstance(st, str) or st not in STATUSES:
                     raise _bad("statuses", st, _fmt_allowed(STATUSES))
             statuses = frozenset(statuses)
-        return (kind, bits, statuses, bool(open_24_7))
+        return (kind, bits, statuses, bool(open_24_7), serves)
 
     @staticmethod
     def _check_open_at(open_at: Any) -> datetime | None:
@@ -322,7 +336,7 @@ class NearestIndex:
     # ---------------------------------------------------------------- sub-indexes
 
     def _sub(self, key: tuple) -> _SubIndex:
-        if key == (None, 0, None, False):
+        if key == _NO_FILTER_KEY:
             return self._full()
         if key is _DEFAULT_KEY and self._default is not None:
             return self._default
@@ -331,7 +345,7 @@ class NearestIndex:
             if sub is not None:
                 self._cache.move_to_end(key)
                 return sub
-            kind, bits, statuses, open_24_7 = key
+            kind, bits, statuses, open_24_7, serves = key
             kind_col, status_col, bits_col = self._filter_columns()
             mask = np.ones(len(self._stations), dtype=bool)
             if kind is not None:
@@ -342,6 +356,9 @@ class NearestIndex:
                 mask &= np.isin(status_col, list(statuses))
             if open_24_7:
                 mask &= self._always_column()
+            if serves is not None:
+                test = SERVES[serves]
+                mask &= np.fromiter((test(st) for st in self._stations), bool, len(self._stations))
             if mask.all():
                 sub = self._full()
             else:
@@ -359,7 +376,7 @@ class NearestIndex:
     def query(self, lon: float, lat: float, k: int = 5, kind: str | None = None,
               amenities: Iterable[str] = (), statuses: Iterable[str] | None = ("open",),
               open_at: datetime | None = None, max_distance_m: float | None = None,
-              open_24_7: bool = False) -> list[Hit]:
+              open_24_7: bool = False, serves: str | None = None) -> list[Hit]:
         """The ``k`` stations nearest to (lon, lat), nearest first, exact geodesic metres.
 
         Parameters
@@ -382,6 +399,8 @@ class NearestIndex:
         open_24_7 : bool
             Only stations open around the clock (``OpeningHours.is_24_7``, however written).
             Stations without opening hours, or with unparseable ones, are left out.
+        serves : str, optional
+            Only the stations of that set (a key of ``stations.serves.SERVES``, e.g. ``passing_worker``).
 
         Raises
         ------
@@ -390,7 +409,7 @@ class NearestIndex:
         lon, lat = self._check_lon_lat(lon, lat)
         if type(k) is not int or k < 1:
             k = self._check_k(k)
-        key = self._filter_key(kind, amenities, statuses, open_24_7)
+        key = self._filter_key(kind, amenities, statuses, open_24_7, serves)
         max_d = math.inf if max_distance_m is None else self._check_max_distance(max_distance_m)
         if open_at is not None:
             self._check_open_at(open_at)
@@ -402,6 +421,27 @@ class NearestIndex:
         cos_lat = math.cos(lat_r)
         q = (cos_lat * math.cos(lon_r), cos_lat * math.sin(lon_r), math.sin(lat_r))
         return self._query_one(sub, lon, lat, q, k, max_d, open_at, None)
+
+    def query_open_first(self, lon: float, lat: float, at: datetime, k: int = 5, kind: str | None = None,
+                         amenities: Iterable[str] = (), statuses: Iterable[str] | None = ("open",),
+                         max_distance_m: float | None = None, open_24_7: bool = False,
+                         serves: str | None = None) -> list[Hit]:
+        """The ``k`` best stations for someone at (lon, lat) at the moment ``at``: those open then (status
+        ``open`` and opening hours that say so), nearest first, then the other matches, nearest first
+        (see the module doc). The filters are :meth:`query`'s; ``at`` naive = Asia/Shanghai."""
+        if not isinstance(at, datetime):
+            raise _bad("at", at, "a datetime (naive = Asia/Shanghai)")
+        filters = {"kind": kind, "amenities": amenities, "max_distance_m": max_distance_m, "open_24_7": open_24_7,
+                   "serves": serves}
+        if isinstance(statuses, str):
+            statuses = (statuses,)
+        may_be_open = statuses is None or "open" in tuple(statuses)
+        first = self.query(lon, lat, k, statuses=("open",), open_at=at, **filters) if may_be_open else []
+        if len(first) >= k:
+            return first
+        found = {hit.station.id for hit in first}
+        rest = [hit for hit in self.query(lon, lat, k, statuses=statuses, **filters) if hit.station.id not in found]
+        return first + rest[:k - len(first)]
 
     def _query_one(self, sub: _SubIndex, lon: float, lat: float, q: tuple, k: int,
                    max_d: float, open_at: datetime | None, kp: int | None) -> list[Hit]:
@@ -487,14 +527,15 @@ class NearestIndex:
     def query_batch(self, lons: Sequence[float], lats: Sequence[float], k: int = 5,
                     kind: str | None = None, amenities: Iterable[str] = (),
                     statuses: Iterable[str] | None = ("open",), open_at: datetime | None = None,
-                    max_distance_m: float | None = None, open_24_7: bool = False) -> list[list[Hit]]:
+                    max_distance_m: float | None = None, open_24_7: bool = False,
+                    serves: str | None = None) -> list[list[Hit]]:
         """``query`` for many points at once (vectorised); one result list per point, same filters."""
         lon_a = self._check_arrays("lons", lons, 180.0)
         lat_a = self._check_arrays("lats", lats, 90.0)
         if lon_a.shape != lat_a.shape:
             raise _bad("lats", f"{lat_a.size} values", f"as many values as lons ({lon_a.size})")
         k = self._check_k(k)
-        key = self._filter_key(kind, amenities, statuses, open_24_7)
+        key = self._filter_key(kind, amenities, statuses, open_24_7, serves)
         max_d = self._check_max_distance(max_distance_m)
         open_at = self._check_open_at(open_at)
         sub = self._sub(key)
