@@ -220,12 +220,16 @@ def test_a_position_pasted_as_lon_comma_lat_is_read_longitude_first(staff_app, s
     assert (station.lon, station.lat) == (116.6000001, 35.4000002)
 
 
-def test_status_change_with_reason_and_reopening_date(staff_app, signed_in):
+def test_status_change_with_reason_and_reopening_date_is_shown_publicly(staff_app, signed_in):
     client = signed_in("ren")
     assert save(client, status="temporarily_closed", status_reason="内部装修 <b>", reopens_on="2026-12-20").status_code == 303
     station = store(staff_app).get(REN_STATION)
     assert (station.status, station.status_reason, station.reopens_on) == ("temporarily_closed", "内部装修 <b>",
                                                                          "2026-12-20")
+    public = staff_app.test_client().get(f"/stations/{REN_STATION}").get_data(as_text=True)
+    assert "内部装修 &lt;b&gt;" in public and "预计 2026-12-20" in public and "暂停开放" in public
+    english = staff_app.test_client().get(f"/stations/{REN_STATION}?lang=en").get_data(as_text=True)
+    assert "2026-12-20" in english and "reopen" in english
     # reopening: the reason and the date go with the closure
     assert save(client, status="open").status_code == 303
     station = store(staff_app).get(REN_STATION)
@@ -259,7 +263,9 @@ def test_an_editor_gets_403_on_another_countys_station_and_nothing_changes(staff
     assert client.post(f"/manage/stations/{ZOU_STATION}", data=data).status_code == 403
     assert store(staff_app).get(ZOU_STATION) == before
     page = client.get(f"/manage/stations/{ZOU_STATION}").get_data(as_text=True)
-    assert 'id="read-only"' in page and 'id="save-button"' not in page
+    assert 'id="read-only"' in page and 'id="save-button"' not in page and 'id="confirm-button"' not in page
+    assert client.post(f"/manage/stations/{ZOU_STATION}/confirm", data={"csrf_token": data["csrf_token"]}).status_code == 403
+    assert store(staff_app).get(ZOU_STATION) == before
 
 
 def test_an_editor_cannot_move_a_station_across_the_county_line(staff_app, signed_in):
