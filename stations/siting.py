@@ -140,6 +140,8 @@ def grid_in_polygon(polygon, spacing_m: float) -> tuple[np.ndarray, np.ndarray]:
     (x, y) : numpy arrays of projected metres. A polygon smaller than a cell gets one point
     (its representative point) so that no county is left without a point.
     """
+    if polygon.is_empty:  # a county wholly under water, once a water mask is taken out
+        return np.zeros(0), np.zeros(0)
     minx, miny, maxx, maxy = polygon.bounds
     xs = np.arange(minx + spacing_m / 2, maxx, spacing_m)
     ys = np.arange(miny + spacing_m / 2, maxy, spacing_m)

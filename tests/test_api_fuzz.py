@@ -63,7 +63,7 @@ def _fuzz_app():
     return create_app({"STATIONS_PATH": str(stations), "COUNTIES_PATH": str(counties), "TESTING": True,
                        "INSTANCE_PATH": str(folder),
                        "COVERAGE_EXECUTOR": "thread", "RADIUS_STEP_M": 5000, "COVERAGE_MAX_NEW_SITES": 2,
-                       "COVERAGE_TIME_BUDGET_S": 5})
+                       "COVERAGE_TIME_BUDGET_S": 5, "GEOCODER": "none"})  # suggested sites: no addresses asked
 
 
 APP = _fuzz_app()

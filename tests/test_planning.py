@@ -28,7 +28,7 @@ CODES = sorted(COUNTY_BOXES)
 PALETTE = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 CSV_HEADERS_ZH = ["行政区划代码", "县市区", "站点总数", "驿站数", "面积(km²)", "常住人口", "每百平方公里驿站",
                   "每十万人驿站", "覆盖率(%)", "最远距离(km)", "驿站目标", "目标完成(%)", "疗休养基地",
-                  "新增后覆盖率(%)"]
+                  "新增后覆盖率(%)", "陆地面积(km²)", "全部面积覆盖率(%)"]
 
 
 # ---- independent references ------------------------------------------------------------------
@@ -307,7 +307,7 @@ def test_csv_download_has_a_bom_chinese_headers_and_the_api_figures(client):
     raw = response.data
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert rows[0] == CSV_HEADERS_ZH
+    assert rows[0][:len(CSV_HEADERS_ZH)] == CSV_HEADERS_ZH  # then the report's metadata (test_planning_exports)
     assert len(rows) == 1 + len(CODES) + 1
     col = {name: i for i, name in enumerate(rows[0])}
     for row, c in zip(rows[1:], api["counties"]):
@@ -334,7 +334,7 @@ def test_xlsx_download_opens_and_matches_the_json(client):
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     wb = openpyxl.load_workbook(io.BytesIO(response.data))
-    table, sites = wb.worksheets
+    table, sites, readme = wb.worksheets  # the README sheet: test_planning_exports
     assert "2000" in str(table.cell(row=1, column=1).value)
     head = [cell.value for cell in table[2]]
     assert head == CSV_HEADERS_ZH
@@ -504,7 +504,8 @@ def empty_client(tmp_path, counties_path):
 
     path = tmp_path / "empty.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": []}), encoding="utf-8")
-    return create_app({"STATIONS_PATH": str(path), "COUNTIES_PATH": str(counties_path), "TESTING": True}).test_client()
+    return create_app({"STATIONS_PATH": str(path), "COUNTIES_PATH": str(counties_path), "TESTING": True,
+                       "GEOCODER": "none"}).test_client()  # suggested sites' addresses: never the network
 
 
 def test_without_any_station_everything_still_answers(empty_client):

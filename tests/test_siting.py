@@ -165,7 +165,8 @@ def test_demand_layer_and_planner_candidates_drive_the_choice(county, tmp_path):
     cands.write_text("lon,lat,name\n116.5105,35.4105,工会\n116.55,35.44,银行\n117.5,36.5,外地\n116.5,x,坏\n",
                      encoding="utf-8")
     out = analyse(county, [], radius_m=500, demand=demand, new_sites=1, candidates=cands).to_dict()
-    assert out["suggestions"] == [{"lon": 116.5105, "lat": 35.4105, "county_code": "370811", "gain": 20.0}]
+    assert out["suggestions"] == [{"lon": 116.5105, "lat": 35.4105, "county_code": "370811", "gain": 20.0,
+                                   "county": county.name("370811"), "nearest_station": None}]  # no station yet
     row = out["counties"][0]
     assert row["demand_share"] == 0 and row["demand_share_after"] == pytest.approx(20 / 21)
     assert out["candidates"]["outside_counties"] == 1

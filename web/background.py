@@ -32,7 +32,7 @@ from flask import Flask, Response, current_app, render_template
 from werkzeug.exceptions import ServiceUnavailable
 
 from stations.counties import Counties
-from stations.coverage import analyse
+from stations.coverage import COVERING_KINDS, analyse
 from stations.store import StationStore, open_store
 
 from . import errors
@@ -63,6 +63,8 @@ class CoverageJob:
     county: str | None
     max_candidates: int
     max_demand_points: int
+    kinds: tuple[str, ...] = COVERING_KINDS  # the kinds that count towards coverage (``covering_kinds``)
+    water_mask_path: str | None = None  # WATER_MASK_PATH: water taken out of the land
 
 
 _opened: dict[tuple[str, str], tuple[Counties, StationStore]] = {}
@@ -79,9 +81,28 @@ def _open(stations_path: str, counties_path: str) -> tuple[Counties, StationStor
         return _opened[key]
 
 
+_water: dict[tuple, Any] = {}
+
+
+def water_mask(path: str | None):
+    """The water mask in ``path`` (``stations.water.load_water``), read once per process and file version."""
+    if path is None:
+        return None
+    from stations.water import load_water
+
+    st = os.stat(path)
+    key = (path, st.st_mtime_ns, st.st_size)
+    with _opened_lock:
+        if key not in _water:
+            _water.clear()
+            _water[key] = load_water(path)
+        return _water[key]
+
+
 def run_coverage(job: CoverageJob) -> tuple[str, dict[str, Any]]:
     """(store version, answers): the ``/api/coverage`` JSON and the gaps before and after new sites."""
     counties, store = _open(job.stations_path, job.counties_path)
+    water = water_mask(job.water_mask_path)
     for _ in range(5):  # the file may change while it is read: the version must be the one analysed
         version = store.version
         stations = store.all()
@@ -89,7 +110,7 @@ def run_coverage(job: CoverageJob) -> tuple[str, dict[str, Any]]:
             break
     result = analyse(counties, stations, radius_m=job.radius_m, include_planned=job.include_planned,
                      new_sites=job.new_sites, county=job.county, max_candidates=job.max_candidates,
-                     max_demand_points=job.max_demand_points)
+                     max_demand_points=job.max_demand_points, kinds=job.kinds, water=water)
     answers = {"data": result.to_dict(), "gaps": result.gaps_geojson(after=False),
                "gaps_after": result.gaps_geojson(after=True) if job.new_sites else None}
     return version, answers

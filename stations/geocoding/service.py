@@ -137,6 +137,17 @@ class GeocodingService:
             self.cache.put(self.provider, "geocode", question, None if result is None else result.to_dict())
         return result
 
+    def reverse_cached(self, lon: float, lat: float) -> Any:
+        """The cached answer of :meth:`reverse` for this point without asking anyone: a ReverseResult,
+        None (asked before: nothing there), or ``stations.geocoding.cache.MISSING`` (never asked)."""
+        if self.cache is None:
+            return MISSING
+        hit = self.cache.get(self.provider, "reverse", f"{lon:.6f},{lat:.6f}")
+        if hit is MISSING or hit is None:
+            return hit
+        self.cached += 1
+        return ReverseResult(**hit)
+
     def reverse(self, lon: float, lat: float) -> ReverseResult | None:
         """The address nearest to a WGS-84 point (``lon``, ``lat`` degrees), or None."""
         question = f"{lon:.6f},{lat:.6f}"

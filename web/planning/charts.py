@@ -7,6 +7,7 @@ counted: no request, no app; the templates ``planning.html``, ``planning_chart.h
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ import shapely
 from shapely.geometry import shape
 
 from stations import report
+from stations.coverage import COVERING_KINDS, covers
 from stations.model import Station
 
 from ..i18n import translate
@@ -79,16 +81,19 @@ def fmt_radius(radius_m: float, lang: str) -> str:
 
 # Per table column: decimals shown, sort type. Keys are stations.report.COLUMNS keys.
 COLUMN_FORMAT = {
-    "stations": 0, "rest_stations": 0, "area_km2": 1, "population": 0, "rest_per_100km2": 2,
-    "rest_per_100k_residents": 2, "covered_share_pct": 2, "worst_case_km": 1, "rest_target": 0,
-    "rest_progress_pct": 0, "bases": 0, "covered_share_after_pct": 2,
+    "stations": 0, "rest_stations": 0, "area_km2": 1, "land_km2": 1, "population": 0, "rest_per_100km2": 2,
+    "rest_per_100k_residents": 2, "covered_share_pct": 2, "covered_share_all_pct": 2, "worst_case_km": 1,
+    "rest_target": 0, "rest_progress_pct": 0, "bases": 0, "covered_share_after_pct": 2,
 }
 
 
-def table_columns(lang: str, with_after: bool) -> list[dict[str, Any]]:
+def table_columns(lang: str, with_after: bool, with_water: bool = False) -> list[dict[str, Any]]:
+    """The page table's columns: the report's, less the adcode, the "after" share without new sites and
+    the land and whole-area columns without a water mask (the files always have them)."""
     cols = []
     for key in report.COLUMNS:
-        if key == "adcode" or (key == "covered_share_after_pct" and not with_after):
+        if key == "adcode" or (key == "covered_share_after_pct" and not with_after) \
+                or (key in report.WATER_COLUMNS and not with_water):
             continue
         cols.append({"key": key, "label": report.column_label(key, lang),
                      "type": "text" if key == "name" else "number", "decimals": COLUMN_FORMAT.get(key, 0)})
@@ -124,10 +129,11 @@ def bar_chart(rows: list[dict[str, Any]], with_after: bool, width: int = 640) ->
 
 
 def svg_map(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClasses, lang: str, counties,
-            stations: list[Station], width: int = 800) -> dict[str, Any]:
+            stations: list[Station], width: int = 800, info: report.ReportInfo | None = None) -> dict[str, Any]:
     """A static map (for print and the SVG download): paths in a local equirectangular frame, y down.
 
-    ``counties`` are the outlines (WGS-84), ``stations`` those the analysis counted.
+    ``counties`` are the outlines (WGS-84), ``stations`` those the analysis counted. With ``info`` the
+    drawing carries the report's metadata: a visible footer, ``<desc>`` and ``<metadata>`` (JSON).
     """
     codes = [c["adcode"] for c in data["counties"]]
     minlon, minlat, maxlon, maxlat = shapely.union_all([counties.geometry(c) for c in codes]).bounds
@@ -160,17 +166,22 @@ def svg_map(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClasses, lan
                          "share": fmt_number(c["covered_share"] * 100, classes.decimals + 1, "%")})
     gap_paths = [path(shape(f["geometry"])) for f in gaps["features"]]
     markers = []
+    kinds = tuple(data.get("kinds") or COVERING_KINDS)
     for s in stations:
         x, y = xy(s.lon, s.lat)
         if -pad <= x <= width + pad and -pad <= y <= height + pad:
-            markers.append({"x": round(x, 1), "y": round(y, 1), "rest": s.kind == "rest_station",
+            markers.append({"x": round(x, 1), "y": round(y, 1), "rest": covers(s, kinds),
                              "planned": s.status != "open"})
     worst = [dict(zip(("x", "y"), (round(v, 1) for v in xy(*c["worst_case_point"]))))
              for c in data["counties"] if c["worst_case_point"]]
     suggestions = [dict(zip(("x", "y"), (round(v, 1) for v in xy(s["lon"], s["lat"]))), rank=i)
                    for i, s in enumerate(data["suggestions"], start=1)]
     legend_y = height + 10
-    return {"width": width, "height": height, "full_height": legend_y + 24 * 4 + 4, "legend_y": legend_y,
+    footer = info.lines(lang, per_line=3) if info is not None else []
+    footer_y = legend_y + 24 * 4 + 12
+    return {"width": width, "height": height, "full_height": footer_y + 16 * len(footer) + 4, "legend_y": legend_y,
+            "footer": footer, "footer_y": footer_y, "describe": report.describe(data, lang),
+            "metadata": None if info is None else json.dumps(info.members(), ensure_ascii=False),
             "counties": shapes, "gaps": gap_paths, "stations": markers, "worst": worst,
             "suggestions": suggestions, "legend": classes.legend(),
             "labels": {"share": translate("legend_share", lang), "gap": translate("legend_gap", lang),
@@ -187,6 +198,8 @@ def key_figures(data: dict) -> dict[str, Any]:
     rest = target["rest_stations"]
     return {
         "covered_pct": city["covered_share"] * 100,
+        "covered_all_pct": city.get("covered_share_all_area", city["covered_share"]) * 100,
+        "water_km2": city.get("water_km2"), "area_basis": data.get("area_basis", "all"),
         "covered_after_pct": None if city.get("covered_share_after") is None else city["covered_share_after"] * 100,
         "worst_km": None if city["worst_case_m"] is None else city["worst_case_m"] / 1000,
         "worst_county": worst_name,

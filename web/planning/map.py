@@ -14,6 +14,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from stations.coords import transform_geometry, wgs84_to_gcj02
+from stations.coverage import COVERING_KINDS, covers
 from stations.model import Station
 
 from .. import maps
@@ -23,6 +24,22 @@ from .parameters import CoverageQuery
 
 SUGGESTION_COLOUR = "#d95f02"  # orange: apart from every palette colour
 GAP_HATCH = "url(#yz-gap-hatch)"  # a <pattern> defined in planning.html
+#: below this zoom the county names are hidden (the whole province in view: they would crowd)
+LABEL_MIN_ZOOM = 8
+
+
+def suggestion_lines(s: dict, lang: str) -> list[str]:
+    """A suggested site's place in words: the nearest address or road (where the reverse geocoder gave one)
+    and the nearest covering station with its distance (plain text, shown with ``textContent``)."""
+    lines = []
+    if s.get("address"):
+        lines.append(translate("suggestion_tip_address", lang, address=s["address"]))
+    near = s.get("nearest_station")
+    if near:
+        lines.append(translate("suggestion_tip_nearest", lang, name=near["name"], km=f"{near['distance_m'] / 1000:.1f}"))
+    else:
+        lines.append(translate("suggestion_tip_none", lang))
+    return lines
 
 
 def _display_geom(geom, crs: str):
@@ -61,9 +78,13 @@ def planning_layers(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClas
     names = {c["adcode"]: c["name"] for c in data["counties"]}
     tol_deg = min(p.radius_m / 50, 50.0) / 111_000  # keeps R-circles round, drops sub-pixel detail
 
-    county_features = []
+    county_features, county_labels = [], []
     for c in data["counties"]:
-        geom = shapely.simplify(counties.geometry(c["adcode"]), 0.0005, preserve_topology=True)
+        outline = counties.geometry(c["adcode"])
+        anchor = shapely.point_on_surface(outline)  # inside the county, even a crescent-shaped one
+        county_labels.append({**_display_point(anchor.x, anchor.y, crs), "adcode": c["adcode"], "name": c["name"],
+                              "area_km2": round(c["area_km2"], 1)})
+        geom = shapely.simplify(outline, 0.0005, preserve_topology=True)
         geom = shapely.set_precision(_display_geom(geom, crs), 1e-6)
         county_features.append({"type": "Feature", "geometry": mapping(geom), "properties": {
             "adcode": c["adcode"], "fill": classes.colour(c["covered_share"]), "name": c["name"],
@@ -80,14 +101,16 @@ def planning_layers(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClas
             gap_features.append({"type": "Feature", "geometry": mapping(geom),
                                  "properties": {"adcode": f["properties"]["adcode"]}})
 
-    points = [{**_display_point(s.lon, s.lat, crs), "kind": s.kind, "status": s.status, "name": s.name}
-              for s in stations]
+    kinds = tuple(data.get("kinds") or COVERING_KINDS)
+    points = [{**_display_point(s.lon, s.lat, crs), "kind": s.kind, "status": s.status, "name": s.name,
+               "covering": covers(s, kinds)} for s in stations]
     worst = [{**_display_point(*c["worst_case_point"], crs),  # worst_case_point is (lon, lat)
               "tip": translate("worst_tip", lang, county=c["name"], km=f"{c['worst_case_m'] / 1000:.1f}")}
              for c in data["counties"] if c["worst_case_point"]]
     suggestions = [{**_display_point(s["lon"], s["lat"], crs), "rank": rank, "radius_m": p.radius_m,
-                    "tip": translate("suggestion_tip", lang, rank=rank, county=names.get(s["county_code"], ""),
-                                     gain=f"{s['gain']:.2f}")}
+                    "tip": translate("suggestion_tip", lang, rank=rank,
+                                     county=s.get("county") or names.get(s["county_code"], ""), gain=f"{s['gain']:.2f}"),
+                    "lines": suggestion_lines(s, lang)}
                    for rank, s in enumerate(data["suggestions"], start=1)]
     return {
         "crs": crs,
@@ -95,6 +118,7 @@ def planning_layers(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClas
         "labels": {"share": translate("county_tip_share", lang), "worst": translate("county_tip_worst", lang),
                    "rest": translate("county_tip_rest", lang)},
         "counties": {"type": "FeatureCollection", "features": county_features},
+        "countyLabels": county_labels, "labelMinZoom": LABEL_MIN_ZOOM,
         "gaps": {"type": "FeatureCollection", "features": gap_features},
         "stations": points, "worst": worst, "suggestions": suggestions,
     }

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationInfo
 
-from stations.coverage import MAX_NEW_SITES, RADIUS_RANGE_M
+from stations.coverage import COVERING_KINDS, KIND_CHOICES, MAX_NEW_SITES, RADIUS_RANGE_M, WATER_PRESET, covering_kinds
+from stations.errors import ValidationError
 
 from ..limits import snap_radius_m
 from ..requests import fields
@@ -28,6 +29,23 @@ def _snap(radius_m: float, info: ValidationInfo) -> float:
 
 
 Radius = Annotated[fields.decimal(*RADIUS_RANGE_M, what="a radius in metres"), AfterValidator(_snap)]
+
+
+def _covering(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The kinds in the vocabulary's order (one analysis per set, however it was written); ``water`` alone."""
+    try:
+        return covering_kinds(kinds or None)
+    except ValidationError as exc:
+        problem = exc.problems[0]
+        raise fields.Invalid("cannot be combined" if WATER_PRESET in kinds else "is unknown", ",".join(kinds),
+                             problem.allowed) from None
+
+
+Kinds = Annotated[fields.choices(KIND_CHOICES), AfterValidator(_covering)]
+KINDS_DOC = ("The kinds of site that count towards coverage (repeat the parameter or separate with commas): "
+             "default `rest_station` only; any of " + ", ".join(f"`{k}`" for k in KIND_CHOICES if k != WATER_PRESET)
+             + "; or `water` alone: every site, of any kind, that offers drinking water (`drinking_water`). "
+             "The answer's `kinds` says which were used.")
 NewSites = fields.whole(0, fields.FromSettings("max_new_sites", MAX_NEW_SITES))
 
 
@@ -42,6 +60,7 @@ class CoverageQuery(QueryModel):
     new_sites: NewSites = Field(0, description="Suggest this many new sites (maximal covering, existing stations "
                                                "kept); at most {max_new_sites}.")
     include_planned: YesNo = Field(False, description="Also count stations under construction and planned.")
+    kinds: Kinds = Field(COVERING_KINDS, validate_default=True, description=KINDS_DOC)
 
     @property
     def radius_str(self) -> str:
@@ -51,7 +70,7 @@ class CoverageQuery(QueryModel):
     @property
     def key(self) -> tuple:
         """The analysis these parameters ask for (a cache key)."""
-        return (self.radius_m, self.new_sites, self.include_planned, self.county)
+        return (self.radius_m, self.new_sites, self.include_planned, self.county, self.kinds)
 
     def query(self, **extra: Any) -> dict[str, Any]:
         """URL parameters that reproduce this analysis (defaults left out)."""
@@ -62,13 +81,16 @@ class CoverageQuery(QueryModel):
             out["include_planned"] = 1
         if self.county:
             out["county"] = self.county
+        if self.kinds != COVERING_KINDS:
+            out["kinds"] = ",".join(self.kinds)
         out.update(extra)
         return out
 
     def file_stem(self) -> str:
         """The downloads' file name without its extension."""
         return (f"yizhan-coverage-{self.radius_str}m" + (f"-{self.county}" if self.county else "")
-                + (f"-new{self.new_sites}" if self.new_sites else "") + ("-planned" if self.include_planned else ""))
+                + (f"-new{self.new_sites}" if self.new_sites else "") + ("-planned" if self.include_planned else "")
+                + ("" if self.kinds == COVERING_KINDS else "-" + "-".join(self.kinds)))
 
 
 class GapsQuery(CoverageQuery):

@@ -3,8 +3,11 @@
 Every route declares its parameters in the request layer (``web.planning.parameters``: a bad one is
 a 400 naming it; the radius is rounded to ``RADIUS_STEP_M``) and its work class, :data:`ANALYSIS`:
 it gets ``stations.coverage.analyse``'s answers from the cache or the background pool
-(:func:`coverage_result`: one analysis per store version and (radius, include_planned, new_sites,
-county), within the class's time budget, else 503; rate limited by ``web.limits``). The figures shown,
+(:func:`coverage_result`: one analysis per store version, water mask (``WATER_MASK_PATH``) and (radius,
+include_planned, new_sites, county, kinds), within the class's time budget, else 503; rate limited by
+``web.limits``). The suggested sites' addresses come from the site's reverse geocoder
+(``web.planning.addresses``); every file says when, from which data and with which settings it was
+made (``web.planning.info.report_info``). The figures shown,
 downloaded and served as JSON are the same ``CoverageResult.to_dict()``; the table and the files come
 from ``stations.report``, the drawings from ``web.planning.charts`` and ``web.planning.map``.
 """
@@ -28,6 +31,8 @@ from ..limits import current_limits, note_analysis_started
 from ..requests import ANALYSIS, GEOJSON, Answer, api, current_endpoint, pages
 from ..state import state
 from .charts import ShareClasses, bar_chart, fmt_number, fmt_radius, key_figures, svg_map, table_columns
+from .addresses import addresses_digest, with_addresses
+from .info import kinds_options, report_info, water_key
 from .map import build_planning_map, planning_layers
 from .parameters import RADIUS_PRESETS_M, CoverageQuery, GapsQuery, PlanningQuery
 from .schemas import COVERAGE, COVERAGE_GAPS
@@ -61,7 +66,7 @@ def coverage_result(p: CoverageQuery) -> dict[str, Any]:
     retry is served. Starting an analysis counts against the client's rate limit (``COVERAGE_RATE_LIMIT``).
     """
     st = state()
-    key = ("coverage", p.key)
+    key = ("coverage", p.key, water_key())
     version = st.store.version  # reads (and checks) the store here: bad data is this request's error
     hit = st.peek(key)
     if hit is not None:
@@ -75,7 +80,8 @@ def coverage_result(p: CoverageQuery) -> dict[str, Any]:
                       counties_path=current_app.config["COUNTIES_PATH"],
                       radius_m=p.radius_m, new_sites=p.new_sites, include_planned=p.include_planned,
                       county=p.county, max_candidates=limits.max_candidates,
-                      max_demand_points=limits.max_demand_points)
+                      max_demand_points=limits.max_demand_points, kinds=p.kinds,
+                      water_mask_path=current_app.config.get("WATER_MASK_PATH"))
     _, answers = background().run(
         (version, key), run_coverage, job, budget_s,
         on_done=lambda done: st.offer(done[0], key, done[1]), on_start=note_analysis_started)
@@ -108,7 +114,7 @@ def canonical_redirect(p: CoverageQuery) -> Response | None:
 
 
 def _etag(*parts: Any) -> str:
-    return etag_of(state().store.version, *parts)
+    return etag_of(state().store.version, water_key(), *parts)
 
 
 # ---- routes -------------------------------------------------------------------------------------
@@ -122,7 +128,7 @@ def planning(query: PlanningQuery):
     st = state()
     if (moved := canonical_redirect(p)) is not None:
         return moved
-    data = coverage_dict(p)
+    data, addresses = with_addresses(coverage_dict(p))
     gaps = coverage_gaps(p)
     classes = ShareClasses.for_shares([c["covered_share"] for c in data["counties"]])
     static_url = current_app.static_url_path or "/static"
@@ -134,14 +140,17 @@ def planning(query: PlanningQuery):
                                  maps.display_crs(config))
         return parts, templating.page_json({"mapVar": parts.name, **layers})
 
-    parts, layers_json = st.cached(("planning.map", p.key, lang, static_url), build_map)
+    parts, layers_json = st.cached(("planning.map", p.key, water_key(), addresses_digest(data), lang, static_url),
+                                   build_map)
     with_after = bool(data["suggestions"]) or p.new_sites > 0
     rows = report.table_rows(data, lang=lang)
     names = {c["adcode"]: c["name"] for c in data["counties"]}
     limits = current_limits()
     return render_template(
         "planning.html", p=p, data=data, rows=rows[:-1], city_row=rows[-1],
-        columns=table_columns(lang, with_after), chart=bar_chart(rows[:-1], with_after),
+        columns=table_columns(lang, with_after, data.get("area_basis") == "land"),
+        chart=bar_chart(rows[:-1], with_after), info=report_info(p, data), addresses=addresses,
+        kinds_options=kinds_options(p.kinds, lang), suggestion_rows=report.suggestion_rows(data, lang),
         classes=classes, figures=key_figures(data), names=names, map_parts=parts, layers_json=layers_json,
         assets=assets.page_assets(static_url), radius_text=fmt_radius(p.radius_m, lang),
         county_options=[(code, st.counties.name(code)) for code in st.counties.codes],
@@ -149,6 +158,7 @@ def planning(query: PlanningQuery):
         radius_step=f"{limits.radius_step_m:g}",
         fmt_number=fmt_number, any_sample=any(s.sample for s in st.store.all()),
         describe=report.describe(data, lang), now=now_shanghai().strftime("%Y-%m-%d %H:%M"),
+        kinds_text=report.kinds_text(p.kinds, lang),
         gain_unit=(data.get("siting") or {}).get("gain_unit", "km2"),
         download=lambda fmt: url_for("planning.download", fmt=fmt, **p.query(lang=lang)),
         self_url=lambda **kw: url_for("planning.planning", **p.query(**kw)),
@@ -164,18 +174,20 @@ def download(fmt: str, query: PlanningQuery):
     p = query
     lang = i18n.get_lang()
 
+    data, _ = with_addresses(coverage_dict(p))
+
     def build() -> Response:
-        data = coverage_dict(p)
+        info = report_info(p, data)  # when, from which data, with which settings: inside every file
         if fmt == "csv":
-            body: Any = report.to_csv(data, lang)
+            body: Any = report.to_csv(data, lang, info)
         elif fmt == "xlsx":
-            body = report.to_xlsx(data, lang)
+            body = report.to_xlsx(data, lang, info)
         elif fmt == "geojson":
-            body = json.dumps(report.to_geojson(data, coverage_gaps(p)), ensure_ascii=False, allow_nan=False)
+            body = json.dumps(report.to_geojson(data, coverage_gaps(p), info), ensure_ascii=False, allow_nan=False)
         else:
             gaps = coverage_gaps(p)
             classes = ShareClasses.for_shares([c["covered_share"] for c in data["counties"]])
-            drawing = svg_map(p, data, gaps, classes, lang, state().counties, considered_stations(p))
+            drawing = svg_map(p, data, gaps, classes, lang, state().counties, considered_stations(p), info=info)
             body = render_template("planning_map_svg.html", m=drawing, standalone=True)
         response = Response(body, mimetype=FORMATS[fmt].split(";")[0])
         if fmt == "csv":
@@ -183,7 +195,7 @@ def download(fmt: str, query: PlanningQuery):
         response.headers["Content-Disposition"] = f'attachment; filename="{p.file_stem()}.{fmt}"'
         return response
 
-    return conditional(_etag("download", fmt, lang, p.key), build)
+    return conditional(_etag("download", fmt, lang, p.key, addresses_digest(data)), build)
 
 
 @bp.get("/api/coverage")
@@ -197,7 +209,8 @@ def api_coverage(query: CoverageQuery) -> Response:
     targets; with `new_sites`, suggested new sites and the shares after them. Slow the first time
     (seconds), then cached until the data change.
     """
-    return conditional(_etag("api.coverage", query.key), lambda: json_response(coverage_dict(query)))
+    data, _ = with_addresses(coverage_dict(query))
+    return conditional(_etag("api.coverage", query.key, addresses_digest(data)), lambda: json_response(data))
 
 
 @bp.get("/api/coverage/gaps")

@@ -26,8 +26,12 @@
     return node;
   }
 
-  function textTip(text) {  // a tooltip whose content is a DOM node: Leaflet does not parse it as HTML
-    return el("span", null, text);
+  function textTip(text, lines) {  // a tooltip whose content is a DOM node: Leaflet does not parse it as HTML
+    var node = el("span", null, text);
+    (lines || []).forEach(function (line) {
+      node.appendChild(el("span", "yz-tip-line", line));
+    });
+    return node;
   }
 
   function icon(className, text, size) {
@@ -64,15 +68,31 @@
     }
   }).addTo(map);
 
+  // ---- county names: at a point inside each county; hidden when zoomed out too far to read them --
+  var labels = L.layerGroup();
+  (DATA.countyLabels || []).forEach(function (c) {
+    L.marker([c.lat, c.lon], {
+      icon: L.divIcon({ html: el("span", null, c.name), className: "yz-county-label c-" + token(c.adcode),
+                        iconSize: null }),
+      interactive: false, keyboard: false
+    }).addTo(labels);
+  });
+  function showLabels() {
+    var crowded = map.getZoom() < (DATA.labelMinZoom || 0);
+    if (crowded && map.hasLayer(labels)) map.removeLayer(labels);
+    if (!crowded && !map.hasLayer(labels)) labels.addTo(map);
+  }
+  map.on("zoomend", showLabels);
+
   // ---- gaps: hatched with the SVG pattern of planning.html -------------------------------------
   L.geoJSON(DATA.gaps, {
     interactive: false,
     style: { fillColor: STYLE.gapFill, fillOpacity: 1, color: "#26323c", weight: 0.8, opacity: 0.7, className: "yz-gap" }
   }).addTo(map);
 
-  // ---- stations: rest stations black, others white; dashed when not open ------------------------
+  // ---- stations: those counting towards coverage black, others white; dashed when not open ---------
   DATA.stations.forEach(function (s) {
-    var rest = s.kind === "rest_station";
+    var rest = s.covering;
     L.circleMarker([s.lat, s.lon], {
       radius: rest ? 4 : 3.5, fillColor: rest ? "#111111" : "#ffffff", fillOpacity: 1,
       color: rest ? "#ffffff" : "#1d2730", weight: 1.5, dashArray: s.status === "open" ? null : "2 2",
@@ -91,8 +111,10 @@
       radius: s.radius_m, color: STYLE.suggestion, weight: 1.5, dashArray: "4 3", fill: false,
       className: "yz-suggestion-reach"
     }).addTo(map);
-    L.marker([s.lat, s.lon], { icon: icon("yz-suggestion", s.rank, 22) }).bindTooltip(textTip(s.tip)).addTo(map);
+    L.marker([s.lat, s.lon], { icon: icon("yz-suggestion", s.rank, 22) }).bindTooltip(textTip(s.tip, s.lines)).addTo(map);
   });
+
+  showLabels();  // last: the names stay above the other markers
 
   document.documentElement.setAttribute("data-planning-map-ready", "1");
 }());
