@@ -826,8 +826,12 @@ def test_real_responses_match_the_documented_schemas(client, openapi_doc, url, p
     assert not errors, (url, errors[:5])
 
 
+#: documented paths without a GET, whose real answers are checked against the document elsewhere
+CHECKED_ELSEWHERE = {"/api/stations/{station_id}/reports"}  # POST: tests/test_reports.py
+
+
 def test_every_documented_path_has_a_real_response_checked(openapi_doc):
-    assert {path for _, path in REAL_RESPONSES} == set(openapi_doc["paths"])
+    assert {path for _, path in REAL_RESPONSES} | CHECKED_ELSEWHERE == set(openapi_doc["paths"])
 
 
 def test_schema_validation_catches_a_wrong_answer(openapi_doc):

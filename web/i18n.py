@@ -31,6 +31,7 @@ JS_KEYS = (
     "api_error", "details", "navigate_amap", "address", "opening_hours", "phone", "phone_extension", "status",
     "sample_data", "meters", "kilometers", "results_for", "close", "legend", "amenities",
     "zoom_in_hint", "search_enter",
+    "report_problem", "reported_on",
     # the worker's answer: when a closed station opens, the walking route, no navigation where one cannot go,
     # the place search
     "opens_at", "opens_tomorrow", "opens_on_day", "opens_on_date", "closes_at", "date_md", "route_text",

@@ -10,9 +10,10 @@ and the station store's PostGIS backend is plain SQLAlchemy too.
 
 In a request, :func:`session` gives the request's session (made on first use, closed when the
 request ends); work that must be kept is committed by the code that did it. :func:`init_app`
-connects nothing: the engine connects on first use, so pages that need no account never touch
-the database. A database out of reach, or not yet migrated, answers 503 (logged, naming the database
-without its password).
+connects nothing: the engine connects on first use. The public pages only read which stations have
+open workers' reports ("reported on <date>", ``web.reports.public``: at most every few seconds per
+process, and a database that cannot be read shows no badge rather than an error). A database out of
+reach, or not yet migrated, answers 503 (logged, naming the database without its password).
 """
 from __future__ import annotations
 

@@ -30,6 +30,12 @@
   var REMOTE = C.remote || null;  // {url, minZoom, limit}: markers come from the API, area by area, page by page
   var S = DATA.strings;
   var LABELS = DATA.labels;
+  // Workers' reports: where a station's report form is, and the date of each station's newest open
+  // report (only staff see the reports; the public sees "reported on <date>").
+  var REPORTS = (function () {
+    var block = document.getElementById("yz-reports");
+    try { return block ? JSON.parse(block.textContent) : null; } catch (e) { return null; }
+  })() || { url: null, reported: {} };
   var map = window[C.mapVar];
   var $ = function (id) { return document.getElementById(id); };
   var statusEl = $("status");
@@ -305,7 +311,8 @@
       el("p", { className: "meta" }, [
         el("span", { className: "kind", text: LABELS.kind[rec.kind] || rec.kind }), " ", openBadge(rec),
         rec.change ? el("span", { className: "change", text: rec.change }) : null,
-        rec.sample ? el("span", { className: "badge sample", text: S.sample_data }) : null
+        rec.sample ? el("span", { className: "badge sample", text: S.sample_data }) : null,
+        REPORTS.reported[rec.id] ? el("span", { className: "badge reported", text: fmt("reported_on", { date: REPORTS.reported[rec.id] }) }) : null
       ]),
       distanceM !== undefined && distanceM !== null ? el("p", {
         className: "distance",
@@ -318,7 +325,8 @@
       el("p", { className: "links" }, [
         usable(rec) ? el("a", { href: amapUrl(rec), className: "btn-nav amap", rel: "noopener", text: S.navigate_amap }) : null,
         rec.phone ? el("a", { href: telUri(rec.phone), className: "tel", "aria-label": S.phone + " " + phoneText(rec.phone), text: "☎ " + phoneText(rec.phone) }) : null,
-        el("a", { href: stationUrl(rec), className: "more", text: S.details })
+        el("a", { href: stationUrl(rec), className: "more", text: S.details }),
+        REPORTS.url ? el("a", { href: REPORTS.url.replace("__ID__", encodeURIComponent(rec.id)), className: "report", rel: "nofollow", text: S.report_problem }) : null
       ])
     ]);
     return body;
