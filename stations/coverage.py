@@ -716,9 +716,27 @@ def _county_geometry(geom, water_geom, pts: _Points, radius_m: float) -> tuple:
 
 
 def _geometry_of(codes: list[str]) -> list[tuple]:
-    """In a forked process: :func:`_county_geometry` of each county of ``codes``."""
+    """In a forked process: :func:`_county_geometry` of each county of ``codes``, without the frames
+    (projected outlines: sending them back would cost more than making them again where needed)."""
     counties, water_geom, pts, radius_m = _SHARED
-    return [_county_geometry(counties.geometry(code), water_geom, pts, radius_m) for code in codes]
+    return [(None, *_county_geometry(counties.geometry(code), water_geom, pts, radius_m)[1:]) for code in codes]
+
+
+class _LazyFrame:
+    """A county's :class:`_Frame`, made when first used (the gaps, the siting grids): an analysis shared
+    out over processes gets figures back from them, not frames."""
+
+    def __init__(self, geom, water_geom):
+        self._made: _Frame | None = None
+        self._args = (geom, water_geom)
+
+    def __getattr__(self, name: str):  # only for names the proxy itself does not have
+        if name.startswith("__"):
+            raise AttributeError(name)
+        made = self.__dict__.get("_made")
+        if made is None:
+            made = self.__dict__["_made"] = _Frame(*self.__dict__["_args"])
+        return getattr(made, name)
 
 
 def _counties_geometry(counties, codes: list[str], water_geom, pts: _Points, radius_m: float, workers: int):
@@ -736,8 +754,11 @@ def _counties_geometry(counties, codes: list[str], water_geom, pts: _Points, rad
         size = max(1, len(codes) // (workers * 8))  # small chunks: counties differ a lot in work
         chunks = [codes[i:i + size] for i in range(0, len(codes), size)]
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            done = 0
             for part in pool.map(_geometry_of, chunks):
-                yield from part
+                for figures in part:
+                    yield (_LazyFrame(counties.geometry(codes[done]), water_geom), *figures[1:])
+                    done += 1
     finally:
         _SHARED = None
         _SHARED_LOCK.release()

@@ -65,6 +65,7 @@ class CoverageJob:
     max_demand_points: int
     kinds: tuple[str, ...] = COVERING_KINDS  # the kinds that count towards coverage (``covering_kinds``)
     water_mask_path: str | None = None  # WATER_MASK_PATH: water taken out of the land
+    processes: int = 1  # the analysis shares many counties out over this many processes (``analyse(workers=)``)
 
 
 _opened: dict[tuple[str, str], tuple[Counties, StationStore]] = {}
@@ -110,7 +111,8 @@ def run_coverage(job: CoverageJob) -> tuple[str, dict[str, Any]]:
             break
     result = analyse(counties, stations, radius_m=job.radius_m, include_planned=job.include_planned,
                      new_sites=job.new_sites, county=job.county, max_candidates=job.max_candidates,
-                     max_demand_points=job.max_demand_points, kinds=job.kinds, water=water)
+                     max_demand_points=job.max_demand_points, kinds=job.kinds, water=water,
+                     workers=job.processes)
     answers = {"data": result.to_dict(), "gaps": result.gaps_geojson(after=False),
                "gaps_after": result.gaps_geojson(after=True) if job.new_sites else None}
     return version, answers
@@ -178,6 +180,17 @@ class Background:
             if waiting:
                 with self._lock:
                     self._waiting -= 1
+
+    def start(self, key: Any, fn: Callable[[Any], Any], arg: Any, on_done: Callable[[Any], None]) -> bool:
+        """``fn(arg)`` in the pool without waiting for it (a precomputation); ``on_done(value)`` when it
+        ends. Whether it was started: not when the same ``key`` is running or the queue is full."""
+        with self._lock:
+            if key in self._pending or len(self._pending) >= self.queue_max:
+                return False
+            future = self._submit(fn, arg)
+            self._pending[key] = future
+            future.add_done_callback(lambda f: self._finished(key, f, on_done))
+        return True
 
     def _submit(self, fn, arg) -> Future:
         if self._executor is None:

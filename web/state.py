@@ -6,8 +6,9 @@ import ctypes.util
 import gc
 import logging
 import threading
+import time
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from flask import Flask, current_app
 
@@ -34,11 +35,27 @@ class _Build:
         return self.value
 
 
+class Kept(NamedTuple):
+    """A result offered for a store version, kept after that version has passed (``AppState.last``)."""
+
+    version: str
+    made_at: float  # time.time() when it was offered
+    value: Any
+
+
 class AppState:
-    """Holds the store and caches derived data (nearest index, coverage) per store version."""
+    """Holds the store and caches derived data (nearest index, coverage) per store version.
+
+    Every lookup reads the store's version (a file store: a ``stat``; a database: one read of a
+    one-row table), so a change made by another process or server is seen by the next request here.
+    The first lookup that sees a new version calls the functions registered with
+    :meth:`on_new_version` (the planner's precomputation).
+    """
 
     #: at most this many derived results are kept (coverage results hold geometry: bound memory)
     MAX_ENTRIES = 24
+    #: results offered (``offer``) kept past their version, for ``last``: the newest few
+    MAX_KEPT = 8
 
     def __init__(self, store_url: str, counties_path: str):
         self.counties = Counties.load(counties_path)
@@ -46,6 +63,28 @@ class AppState:
         self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Any, _Build] = {}
+        self._kept: OrderedDict[Any, Kept] = OrderedDict()
+        self._seen: str | None = None
+        self._listeners: list[Callable[[str], None]] = []
+        #: set by ``warm_up``: this process serves requests (``yizhan serve``), so background work may start
+        self.serving = False
+
+    def on_new_version(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(version)`` whenever a lookup sees a store version it had not seen (errors logged)."""
+        self._listeners.append(listener)
+
+    def _version(self) -> str:
+        version = self.store.version
+        if version != self._seen:
+            with self._lock:
+                new, self._seen = version != self._seen, version
+            if new:
+                for listener in list(self._listeners):
+                    try:
+                        listener(version)
+                    except Exception:  # noqa: BLE001 - a listener's failure must not fail the request
+                        log.exception("a listener for store version %s failed", version)
+        return version
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
         """``build()`` once per (store version, key); old versions dropped, least recently used evicted.
@@ -56,7 +95,7 @@ class AppState:
         unreadable store, is not repeated once per waiting request. A failure is not cached: the
         next call after it builds again.
         """
-        version = self.store.version
+        version = self._version()
         full = (version, key)
         with self._lock:
             if full in self._cache:
@@ -88,16 +127,32 @@ class AppState:
 
     def peek(self, key: Any, default: Any = None) -> Any:
         """The cached value of ``key`` for the current store version, or ``default`` (builds nothing)."""
-        full = (self.store.version, key)
+        full = (self._version(), key)
         with self._lock:
             if full in self._cache:
                 self._cache.move_to_end(full)
                 return self._cache[full]
         return default
 
+    def last(self, key: Any) -> Kept | None:
+        """The newest value offered for ``key`` (of this or an earlier store version), or ``None``."""
+        with self._lock:
+            return self._kept.get(key)
+
     def offer(self, version: str, key: Any, value: Any) -> bool:
-        """Keep ``value``, computed elsewhere from store ``version``, if that is still the current one."""
-        if version != self.store.version:
+        """Keep ``value``, computed elsewhere from store ``version``, if that is still the current one.
+
+        Whether current or not, it is also kept as ``key``'s last value (:meth:`last`), unless a newer
+        one is kept already: what a page may show, with its age, while the current one is computed.
+        """
+        with self._lock:
+            known = self._kept.get(key)
+            if known is None or known.version != version:
+                self._kept[key] = Kept(version, time.time(), value)
+                self._kept.move_to_end(key)
+                while len(self._kept) > self.MAX_KEPT:
+                    self._kept.popitem(last=False)
+        if version != self._version():
             return False  # the data changed meanwhile: the value is stale
         with self._lock:
             for old in [k for k in self._cache if k[0] != version]:
@@ -134,6 +189,7 @@ def warm_up(app: Flask) -> None:
     that cannot be read now only logs: its requests say so until it is fixed.
     """
     with app.app_context():
+        state().serving = True
         try:
             state().nearest_index()
             minlon, minlat, maxlon, maxlat = state().counties.bounds

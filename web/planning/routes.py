@@ -24,7 +24,7 @@ from stations.hours import now_shanghai
 from stations.model import Station
 
 from .. import assets, i18n, maps, templating
-from ..background import CoverageJob, background, run_coverage
+from ..background import Computing, CoverageJob, background, run_coverage
 from ..caching import conditional, etag_of
 from ..errors import json_response
 from ..limits import current_limits, note_analysis_started
@@ -35,6 +35,7 @@ from .charts import ShareClasses, bar_chart, fmt_number, fmt_radius, key_figures
 from .addresses import addresses_digest, with_addresses
 from .info import kinds_options, report_info, water_key
 from .map import build_planning_map, planning_layers
+from . import precompute
 from .parameters import RADIUS_PRESETS_M, CoverageQuery, GapsQuery, PlanningQuery
 from .schemas import COVERAGE, COVERAGE_GAPS
 
@@ -54,38 +55,58 @@ def _template_globals() -> dict[str, Any]:
 
 
 bp.after_request(templating.finish_html)
+bp.record_once(lambda setup: precompute.register(setup.app))  # the default view computed ahead of the planners
 
 
 # ---- cached results ------------------------------------------------------------------------------
 
-def coverage_result(p: CoverageQuery) -> dict[str, Any]:
+def coverage_key(p: CoverageQuery) -> tuple:
+    """The cache key of the analysis ``p`` asks for (with the store's version: one per version)."""
+    return ("coverage", p.key, water_key())
+
+
+def coverage_job(p: CoverageQuery) -> CoverageJob:
+    """What the background pool runs for ``p`` (plain values: it goes to a child process)."""
+    limits = current_limits()
+    config = current_app.config
+    return CoverageJob(stations_path=config["STORE_URL"], counties_path=config["COUNTIES_PATH"],
+                       radius_m=p.radius_m, new_sites=p.new_sites, include_planned=p.include_planned,
+                       county=p.county, max_candidates=limits.max_candidates,
+                       max_demand_points=limits.max_demand_points, kinds=p.kinds,
+                       water_mask_path=config.get("WATER_MASK_PATH"), processes=precompute.processes())
+
+
+def coverage_result(p: CoverageQuery, stale_ok: bool = False) -> dict[str, Any]:
     """The analysis's answers (``data``, ``gaps``, ``gaps_after``), once per store version and parameters.
 
     A cache hit answers at once. A miss runs the analysis in the background pool (``web.background``)
     within the time budget of the endpoint's declared work class (``COVERAGE_TIME_BUDGET_S``), else
     raises ``Computing`` (503, Retry-After) while it goes on; its answers are cached when it ends, so the
     retry is served. Starting an analysis counts against the client's rate limit (``COVERAGE_RATE_LIMIT``).
+    With ``stale_ok`` (the planner's page), when the store has changed since the last answers to ``p``
+    and the new ones are not ready within ``precompute.STALE_WAIT_S``, the last answers come back instead
+    while the new ones are computed, and the page says how old they are (``precompute.stale_notice``).
     """
     st = state()
-    key = ("coverage", p.key, water_key())
+    key = coverage_key(p)
     version = st.store.version  # reads (and checks) the store here: bad data is this request's error
     hit = st.peek(key)
     if hit is not None:
         return hit
-    limits = current_limits()
     declared = current_endpoint()
-    budget_s = declared.work.time_budget_s(limits) if declared is not None else None
+    budget_s = declared.work.time_budget_s(current_limits()) if declared is not None else None
     if budget_s is None:  # a route declared cheap must never start an analysis
         raise RuntimeError(f"{request.endpoint} starts an analysis but is not declared work=ANALYSIS")
-    job = CoverageJob(stations_path=current_app.config["STORE_URL"],
-                      counties_path=current_app.config["COUNTIES_PATH"],
-                      radius_m=p.radius_m, new_sites=p.new_sites, include_planned=p.include_planned,
-                      county=p.county, max_candidates=limits.max_candidates,
-                      max_demand_points=limits.max_demand_points, kinds=p.kinds,
-                      water_mask_path=current_app.config.get("WATER_MASK_PATH"))
-    _, answers = background().run(
-        (version, key), run_coverage, job, budget_s,
-        on_done=lambda done: st.offer(done[0], key, done[1]), on_start=note_analysis_started)
+    kept = st.last(key) if stale_ok else None
+    try:
+        _, answers = background().run(
+            (version, key), run_coverage, coverage_job(p),
+            budget_s if kept is None else min(budget_s, precompute.STALE_WAIT_S),
+            on_done=lambda done: st.offer(done[0], key, done[1]), on_start=note_analysis_started)
+    except Computing:
+        if kept is None:
+            raise
+        return precompute.stale(kept)
     return answers
 
 
@@ -129,8 +150,9 @@ def planning(query: PlanningQuery):
     st = state()
     if (moved := canonical_redirect(p)) is not None:
         return moved
-    data, addresses = with_addresses(coverage_dict(p))
-    gaps = coverage_gaps(p)
+    answers = coverage_result(p, stale_ok=True)  # a large store's last answers while new ones are computed
+    data, addresses = with_addresses(answers["data"])
+    gaps = answers["gaps"]
     classes = ShareClasses.for_shares([c["covered_share"] for c in data["counties"]])
     static_url = current_app.static_url_path or "/static"
     config = current_app.config

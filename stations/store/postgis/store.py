@@ -42,7 +42,7 @@ from ..base import StationStore, StoreTransaction
 from ..journal import JournalEntry, new_entry
 from ..query import Page, StationQuery
 from ..records import feature_version, validate_features
-from ..table import AMENITY_BIT, KIND_KEYS, STATUS_KEYS, FetchRecords, StationTable, code_column
+from ..table import AMENITY_BIT, KIND_KEYS, STATUS_KEYS, FetchRecords, StationTable, code_column, make_station
 from . import engine
 from .engine import check_revision, database_errors, make_engine, parse_url, pid_guard, redacted
 
@@ -83,8 +83,9 @@ _TABLE = text("""
           FROM stations ORDER BY id) AS ordered""")
 
 
-def _station(properties: Mapping[str, Any], lon: float, lat: float) -> Station:
-    return Station.from_feature({"geometry": {"coordinates": [lon, lat]}, "properties": properties})
+def _station(properties: Mapping[str, Any], lon: float, lat: float, shared: dict | None = None) -> Station:
+    """A stored record (its ``properties`` are ``Station.to_properties()``: validated, no nulls)."""
+    return make_station(dict(properties), float(lon), float(lat), shared)
 
 
 def _row_values(station: Station) -> dict[str, Any]:
@@ -298,7 +299,8 @@ class PostGISStore(StationStore):
             if cached is not None and cached[0] == version:
                 return list(cached[1])
             rows = connection.execute(text(f"SELECT {_RECORD} FROM stations ORDER BY id"))
-            stations = [_station(r.properties, r.lon, r.lat) for r in rows]
+            shared: dict = {}  # repeated values (kind, hours...) held once
+            stations = [_station(r.properties, r.lon, r.lat, shared) for r in rows]
             connection.rollback()
             connection.invalidate()  # closed, not pooled: libpq keeps its input buffer as large as this answer
         with self._cache_lock:
