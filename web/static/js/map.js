@@ -596,7 +596,14 @@
   }
 
   function revealResults() {  // a short iframe: scroll the panel (only the panel) to the answer
-    if (C.embed) $("panel").scrollTop = Math.max(0, resultsTitle.offsetTop - 6);
+    if (!C.embed) return;
+    var panel = $("panel");
+    var top = resultsTitle.offsetTop - 6;
+    var first = resultsEl.firstElementChild;
+    if (first) {  // the first answer whole in sight; the title (and what the list holds) above it if there is room
+      top = Math.max(top, first.offsetTop + first.offsetHeight + 6 - panel.clientHeight);
+    }
+    panel.scrollTop = Math.max(0, top);
   }
 
   function renderNearest(hits, f) {
