@@ -100,8 +100,8 @@ def test_a_serving_process_computes_the_default_view_when_the_store_changes(app,
     _wait(lambda: _ready(app))
 
 
-def test_changes_within_the_interval_are_computed_when_it_ends(app, client, monkeypatch):
-    monkeypatch.setattr(precompute, "INTERVAL_S", 0.5)
+def test_changes_within_the_interval_are_computed_when_it_ends(app, client):
+    app.config["COVERAGE_PRECOMPUTE_S"] = 0.5
     app.extensions["yizhan"].serving = True
     client.get("/api/nearest?lat=35.41&lon=116.59")
     _wait(lambda: _ready(app))
@@ -111,6 +111,14 @@ def test_changes_within_the_interval_are_computed_when_it_ends(app, client, monk
     with app.app_context():
         kept = app.extensions["yizhan"].last(_default_key(app))
         assert kept.version == app.extensions["yizhan"].store.version
+
+
+def test_precomputing_can_be_switched_off(app, client):
+    app.config["COVERAGE_PRECOMPUTE_S"] = 0
+    app.extensions["yizhan"].serving = True
+    client.get("/api/nearest?lat=35.41&lon=116.59")
+    time.sleep(0.3)  # (nothing to wait for: checking that nothing started)
+    assert not _ready(app) and "yizhan.precompute" not in app.extensions
 
 
 def test_warm_up_starts_the_default_view_of_a_served_store(app, monkeypatch):

@@ -533,6 +533,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COVERAGE_EXECUTOR", "process", Choice("process", "thread"),
             "`process`: niced child processes (the CPU-bound work neither holds the server's GIL nor outranks "
             "cheap requests); `thread`: threads"),
+    Setting("COVERAGE_PRECOMPUTE_S", 60, Number(0, 86400),
+            "a server computes the planner's default view ahead, at its start and when the store changes, at most "
+            "once per this many seconds (`/planning` shows the last figures with their age meanwhile); `0`: never"),
     Setting("COVERAGE_RATE_LIMIT", "20/minute", RateLimit(),
             "analyses a client may start (cache misses on `/planning`, its downloads, `/api/coverage`, "
             "`/api/coverage/gaps`); then 429 with `Retry-After`"),

@@ -35,6 +35,16 @@ class _Build:
         return self.value
 
 
+class _Nearest(NamedTuple):
+    """The nearest index of one store version: ``index`` answers; ``base`` is the index built from a
+    table (``index`` itself, or the base a ``PatchedIndex`` patches) and ``mark`` where its changes start."""
+
+    version: str
+    index: Any
+    base: Any
+    mark: Any
+
+
 class Kept(NamedTuple):
     """A result offered for a store version, kept after that version has passed (``AppState.last``)."""
 
@@ -68,6 +78,9 @@ class AppState:
         self._listeners: list[Callable[[str], None]] = []
         #: set by ``warm_up``: this process serves requests (``yizhan serve``), so background work may start
         self.serving = False
+        self._nearest: _Nearest | None = None
+        self._nearest_lock = threading.Lock()
+        self._rebasing = False
 
     def on_new_version(self, listener: Callable[[str], None]) -> None:
         """Call ``listener(version)`` whenever a lookup sees a store version it had not seen (errors logged)."""
@@ -163,11 +176,78 @@ class AppState:
                 self._cache.popitem(last=False)
         return True
 
+    #: a store that tells its changes (``store.changes(mark)``: PostGIS) is answered from the last index
+    #: built and the stations changed since, up to this many of them; past it, the index is built again
+    PATCH_MAX = 5000
+    #: from this many changed stations on, a new index is built in the background (the patch keeps
+    #: answering meanwhile)
+    REBASE_AFTER = 300
+
     def nearest_index(self):
-        """The nearest index of the store's current version: built from its columns (``store.table()``),
-        so a national store's worker holds ids, positions and filter codes, not 186,100 records."""
+        """The nearest index of the store's current version.
+
+        Built from the store's columns (``store.table()``: a national store's worker holds ids, positions
+        and filter codes, not 186,100 records). After a change, a store that tells its changes (PostGIS)
+        is answered from the last index built and the stations changed since (a
+        ``stations.nearest_patch.PatchedIndex``: the same answers, milliseconds to make), so that editors
+        writing several times a second never make a request wait for a national rebuild.
+        """
+        version = self._version()
+        current = self._nearest
+        if current is not None and current.version == version:
+            return current.index
+        with self._nearest_lock:  # one thread builds; the others wait for it, then take its index
+            current = self._nearest
+            if current is not None and current.version == self.store.version:
+                return current.index
+            patched = self._patch(current) if current is not None else None
+            if patched is not None:
+                return patched.index
+            return self._build_nearest().index
+
+    def _build_nearest(self) -> _Nearest:
         from stations.nearest import NearestIndex
-        return self.cached("nearest", lambda: NearestIndex.from_table(self.store.table()))
+
+        version = self.store.version
+        table = self.store.table()
+        base = NearestIndex.from_table(table)
+        self._nearest = _Nearest(table.version or version, base, base, table.mark)
+        return self._nearest
+
+    def _patch(self, current: _Nearest) -> _Nearest | None:
+        """``current``'s base with the changes since (``None``: the store cannot tell them cheaply)."""
+        from stations.nearest_patch import PatchedIndex
+
+        changes = getattr(self.store, "changes", None)
+        if changes is None or current.mark is None:
+            return None
+        found = changes(current.mark, limit=self.PATCH_MAX)
+        if found is None:
+            return None
+        version, changed = found
+        index = PatchedIndex(current.base, changed) if changed else current.base
+        self._nearest = _Nearest(version, index, current.base, current.mark)
+        if len(changed) >= self.REBASE_AFTER and not self._rebasing:
+            self._rebasing = True
+            threading.Thread(target=self._rebase, name="yizhan-nearest-rebase", daemon=True).start()
+        return self._nearest
+
+    def _rebase(self) -> None:
+        """In the background: a new index of the store as it is now; the next requests patch that one."""
+        from stations.nearest import NearestIndex
+
+        try:
+            table = self.store.table()
+            base = NearestIndex.from_table(table)
+            with self._nearest_lock:
+                current = self._nearest
+                if current is None or current.mark is None or table.mark is None or table.mark[1] >= current.mark[1]:
+                    self._nearest = _Nearest(table.version, base, base, table.mark)
+            log.debug("nearest index rebuilt at store version %s", table.version)
+        except Exception:  # noqa: BLE001 - the patched index goes on answering; the next change tries again
+            log.exception("the nearest index could not be rebuilt in the background")
+        finally:
+            self._rebasing = False
 
 
 def init_state(app: Flask) -> None:

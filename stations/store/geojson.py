@@ -235,7 +235,10 @@ class GeoJSONStore(StationStore):
         """The stations of the file as it is now, as columns (re-read if the file changed)."""
         with self._mutex:
             self._refresh()
-            return self._table
+            table = self._table
+            if table.version is None and table is not _EMPTY:
+                table.version = version_token(self._loaded_version)
+            return table
 
     def all(self) -> list[Station]:
         table = self.table()

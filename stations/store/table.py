@@ -178,6 +178,11 @@ class StationTable(Sequence):
         self.county, self.county_codes = county, tuple(county_codes)
         self.records = records
         self.members = dict(members or {})
+        #: the store version these columns are of (set by the store that read them)
+        self.version: str | None = None
+        #: where the store's changes after this version start (``store.changes(mark)``; a database's
+        #: journal position), or ``None`` where the store cannot tell its changes
+        self.mark: Any = None
         self._cache: OrderedDict[int, Station] = OrderedDict()
         self._lock = threading.Lock()
         self._lon_order: tuple[np.ndarray, np.ndarray] | None = None

@@ -7,7 +7,8 @@ must answer within its time budget (``COVERAGE_TIME_BUDGET_S``) all the same:
   ``AppState.serving``) sees a store version it has not seen (at its start, and at the first request
   after any server's change, through ``AppState.on_new_version``), it starts the analysis of
   ``/planning``'s default view in the background pool (``Background.start``: it does not wait), at most
-  once per ``INTERVAL_S``: a change within the interval is picked up by a timer when it ends. So the
+  once per ``COVERAGE_PRECOMPUTE_S`` (60 s; ``0``: never): a change within the interval is picked up by a
+  timer when it ends. So the
   first planner of the day, or after a change, finds the figures ready (``AppState.offer`` keeps them
   for that version).
 - **The last figures meanwhile.** When the current version's figures are not ready within
@@ -34,7 +35,8 @@ from ..state import Kept, state
 
 log = logging.getLogger(__name__)
 
-#: at most one precomputation per server process per this many seconds (a busy store changes often)
+#: at most one precomputation per server process per this many seconds (a busy store changes often);
+#: the ``COVERAGE_PRECOMPUTE_S`` setting (``0``: none)
 INTERVAL_S = 60.0
 #: how long the planner's page waits for new figures before showing the last ones with their age
 STALE_WAIT_S = 1.0
@@ -77,9 +79,10 @@ def start(app: Flask) -> bool:
 class _Schedule:
     """When this process last started a precomputation, and the timer that will start the next one."""
 
-    def __init__(self) -> None:
+    def __init__(self, interval_s: float) -> None:
         self.lock = threading.Lock()
-        self.last = -INTERVAL_S
+        self.interval_s = interval_s
+        self.last = -interval_s
         self.timer: threading.Timer | None = None
 
 
@@ -100,9 +103,12 @@ def on_new_version(app: Flask, version: str) -> None:
     """``AppState``'s listener: a server process saw a new store version."""
     if not app.extensions["yizhan"].serving:
         return  # the command line, tests: no background work
-    schedule: _Schedule = app.extensions.setdefault("yizhan.precompute", _Schedule())
+    interval_s = float(app.config.get("COVERAGE_PRECOMPUTE_S", INTERVAL_S))
+    if interval_s <= 0:
+        return  # switched off: the first planner after a change computes it
+    schedule: _Schedule = app.extensions.setdefault("yizhan.precompute", _Schedule(interval_s))
     with schedule.lock:
-        wait_s = schedule.last + INTERVAL_S - time.monotonic()
+        wait_s = schedule.last + schedule.interval_s - time.monotonic()
         if wait_s > 0:  # started one a moment ago: the latest version then, when the interval ends
             if schedule.timer is None:
                 schedule.timer = threading.Timer(wait_s, _when_due, (app, schedule))

@@ -312,10 +312,12 @@ class PostGISStore(StationStore):
         """The stations' columns (id, lon, lat, kind, status, amenities, opening_hours, county) in one query;
         kept while the store's version stays. Records are read by id when an answer needs them."""
         with self._connect(snapshot=True) as connection:
-            version = _token(connection.execute(text("SELECT store_id, version FROM station_store")).one())
+            store_row = connection.execute(text("SELECT store_id, version FROM station_store")).one()
+            version = _token(store_row)
             cached = self._table
             if cached is not None and cached[0] == version:
                 return cached[1]
+            last_entry = connection.execute(text("SELECT coalesce(max(id), 0) FROM station_journal")).scalar()
             width = connection.execute(text("SELECT coalesce(max(octet_length(id)), 1) FROM stations")).scalar()
             row = connection.execute(_TABLE, {"kinds": list(KIND_KEYS), "statuses": list(STATUS_KEYS),
                                               "width": width}).one()
@@ -327,10 +329,33 @@ class PostGISStore(StationStore):
             connection.rollback()
             connection.invalidate()  # closed, not pooled: libpq keeps its input buffer as large as this answer
         table = _parse_table(row, hours, members, FetchRecords(self._fetch, self._gone))
+        table.version, table.mark = version, (store_row.store_id.hex, int(last_entry))
         with self._cache_lock:
             self._table = (version, table)
         log.debug("read the columns of %d stations from %s at version %s", len(table), self.source, version)
         return table
+
+    def changes(self, mark: tuple[str, int], limit: int = 5000) -> tuple[str, dict[str, Station | None]] | None:
+        """(the store's version, {id: the station as it is now, or ``None`` if removed}) of every station
+        changed since a table's ``mark`` (its journal position), read in one snapshot; ``None`` when that
+        cannot be told cheaply: another database, a whole replacement, more than ``limit`` stations."""
+        store_key, since = mark
+        with self._connect(snapshot=True) as connection:
+            store_row = connection.execute(text("SELECT store_id, version FROM station_store")).one()
+            if store_row.store_id.hex != store_key:
+                return None
+            ids: dict[str, None] = {}
+            for entry in connection.execute(text("SELECT action, station_id, changed FROM station_journal "
+                                                 "WHERE id > :since ORDER BY id"), {"since": since}):
+                if entry.action == "replace_all":
+                    return None
+                ids.update(dict.fromkeys(entry.changed if entry.action == "import" else [entry.station_id]))
+                if len(ids) > limit:
+                    return None
+            rows = connection.execute(text(f"SELECT {_RECORD} FROM stations WHERE id = ANY(CAST(:ids AS text[]))"),
+                                      {"ids": list(ids)}) if ids else []
+            found = {r.properties["id"]: _station(r.properties, r.lon, r.lat) for r in rows}
+        return _token(store_row), {sid: found.get(sid) for sid in ids}
 
     def _fetch(self, ids: list[str]) -> dict[str, Station]:
         with self._read() as connection:
