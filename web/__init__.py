@@ -37,14 +37,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(write_api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(planning.bp)
-    from . import ogc
-    app.register_blueprint(ogc.bp)  # OGC API - Features under /ogc
     app.register_blueprint(signin.bp)
     app.register_blueprint(manage.bp)
-    from . import reports
-    app.register_blueprint(reports.bp)  # workers' reports: /stations/<id>/report, POST /api/stations/<id>/reports
     from .manage import editing_api
     app.register_blueprint(editing_api.bp)  # the station form's lookups: /api/hours/preview, /api/counties/locate
+    from . import reports
+    app.register_blueprint(reports.bp)  # workers' reports: /stations/<id>/report, POST /api/stations/<id>/reports
+    from . import ogc
+    app.register_blueprint(ogc.bp)  # OGC API - Features under /ogc
     errors.register(app)
     security.register(app)
     limits.register(app)  # after the blueprints: its rate limits wrap the planner's views

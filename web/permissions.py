@@ -160,13 +160,18 @@ def delete_station(account: Account, station_id: str, *, expected_version: str |
 def revert_change(account: Account, entry_id: int, *, note: str | None = None, counties=None,
                   store: StationStore | None = None) -> Station | None:
     """Undo journal entry ``entry_id`` (``store.revert``) if the account may edit the station's county
-    now, the county it had before that change and the one it had after it. An import or a
-    whole-store replacement is reverted by admins only. (The revert itself is not pinned to a version:
+    now, the county it had before that change and the one it had after it. An import is reverted as a
+    whole by an admin, or by an editor of every county of every station it touched (before, after and
+    now); a whole-store replacement by admins only. (The revert itself is not pinned to a version:
     a station moved by someone else between these checks and the revert keeps that move, and a
     revert of a move then fails with ``Conflict``.)"""
     counties, store = _site(counties, store)
     require_editor(account)
     entry = store.journal_entry(entry_id)  # NotFound (404)
+    if entry.action == "import" and not account.is_admin:
+        for code in sorted(import_counties(entry, store), key=lambda c: c or ""):
+            require_county(account, code)
+        return store.revert(entry_id, who=account.name, note=note)
     if entry.station_id is None or entry.action not in ("add", "update", "delete"):
         require_admin(account)
         return store.revert(entry_id, who=account.name, note=note)
@@ -182,6 +187,31 @@ def revert_change(account: Account, entry_id: int, *, note: str | None = None, c
     return store.revert(entry_id, who=account.name, note=note)
 
 
-__all__ = ["NotAllowed", "add_station", "can_edit", "can_edit_county", "delete_station", "edit_station",
-           "editable_counties", "require_admin", "require_county", "require_editor", "revert_change",
-           "visible_counties"]
+def import_counties(entry, store: StationStore) -> set[str | None]:
+    """The counties of every station an ``import`` journal entry touched: before it, after it, and now
+    (``None`` for a station outside every county)."""
+    found: set[str | None] = set()
+    for collection in (entry.before, entry.after):
+        for feature in (collection or {}).get("features", ()):
+            found.add(field_value(feature, "county_code"))
+    for station_id in entry.changed:
+        try:
+            found.add(store.get(station_id).county_code)
+        except YizhanError:  # removed since (or by the import): its counties are those above
+            pass
+    return found
+
+
+def can_revert_import(account: Account | None, entry, store: StationStore | None = None) -> bool:
+    """Whether :func:`revert_change` would let ``account`` revert the ``import`` ``entry`` (a page's button)."""
+    if account is None or account.role == "viewer":
+        return False
+    if account.is_admin:
+        return True
+    store = store if store is not None else _site()[1]
+    return all(can_edit_county(account, code) for code in import_counties(entry, store))
+
+
+__all__ = ["NotAllowed", "add_station", "can_edit", "can_edit_county", "can_revert_import", "delete_station",
+           "edit_station", "editable_counties", "import_counties", "require_admin", "require_county", "require_editor",
+           "revert_change", "visible_counties"]

@@ -38,15 +38,15 @@ LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 STATIONS_FILE = "stations.geojson"
 COUNTIES_FILE = "counties.geojson"
 WATER_FILE = "water.geojson"
+#: the geocoder's cache in the instance folder (``stations.geocoding.GeocodeCache``)
+GEOCODE_CACHE_FILE = "geocode-cache.sqlite3"
+#: the walking router's cache in the instance folder (``stations.routing.Router``)
+ROUTE_CACHE_FILE = "route-cache.sqlite3"
 #: the accounts database's default file and the generated secret key's, in the instance folder
 DATABASE_FILE = "yizhan.sqlite3"
 SECRET_KEY_FILE = "secret_key"
 #: shortest ``SECRET_KEY`` accepted (characters)
 SECRET_KEY_MIN_CHARS = 32
-#: the geocoder's cache in the instance folder (``stations.geocoding.GeocodeCache``)
-GEOCODE_CACHE_FILE = "geocode-cache.sqlite3"
-#: the walking router's cache in the instance folder (``stations.routing.Router``)
-ROUTE_CACHE_FILE = "route-cache.sqlite3"
 
 
 class SettingError(ValueError):
@@ -516,6 +516,13 @@ SETTINGS: tuple[Setting, ...] = (
             "says)"),
     Setting("REPORT_STATION_RATE_LIMIT", "30/hour", RateLimit(),
             "workers' reports one station may get, from all clients together; then 429 with `Retry-After`"),
+    # ---- station lists imported from the site (/manage/import)
+    Setting("IMPORT_MAX_BYTES", 10 * 1024 * 1024, Whole(1024, 200 * 1024 * 1024),
+            "largest station list (XLSX, CSV, GeoJSON) staff may upload on `/manage/import`, bytes; a larger "
+            "upload gets the site's own 413"),
+    Setting("IMPORT_KEEP_MIN", 120, Whole(5, 7 * 24 * 60),
+            "minutes an uploaded list is kept (in `<INSTANCE_PATH>/imports/`, under a random name) between its dry "
+            "run and its confirmation; it is deleted when the import is confirmed, or after this time"),
     # ---- work per request
     Setting("RADIUS_STEP_M", 100, Number(1, 5000),
             "coverage radii are rounded to a multiple of this (1234 → 1200): one analysis and cache entry per step"),

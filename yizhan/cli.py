@@ -480,6 +480,7 @@ def serve(host, port, workers, threads, timeout_s, worker_class, access_log, log
                                access_log=access_log, log_level=log_level)
     SiteServer(config, options).run()
 
+
 def _redacted_store(url: str) -> str:
     from stations.store.factory import _redacted
     return _redacted(str(url))

@@ -21,12 +21,12 @@ export imported again changes nothing); ``template(counties)`` is the empty work
 from .apply import ImportRefused, ImportResult, apply_import, default_note
 from .export import export_stations, template
 from .plan import ImportOptions, ImportPlan, PlannedStation, RowOutcome, plan_import
-from .problems import MESSAGES, RowProblem
+from .problems import CODES, RowProblem
 from .readers import ImportFileError, Table, read_table
 from .report import report_bytes, report_rows, report_text, save_report
 
 __all__ = [
-    "MESSAGES", "ImportFileError", "ImportOptions", "ImportPlan", "ImportRefused", "ImportResult",
+    "CODES", "ImportFileError", "ImportOptions", "ImportPlan", "ImportRefused", "ImportResult",
     "PlannedStation", "RowOutcome", "RowProblem", "Table", "apply_import", "default_note", "export_stations",
     "plan_import", "read_table", "report_bytes", "report_rows", "report_text", "save_report", "template",
 ]

@@ -12,6 +12,7 @@ import csv
 import io
 from typing import Any, Iterable
 
+from .. import i18n
 from ..model import COORD_DECIMALS, Station
 from ..spreadsheet import append_row, safe_row
 from .rows import EXAMPLE_MARK
@@ -123,34 +124,41 @@ EXAMPLE = {"id": EXAMPLE_MARK, "name": "示例：古槐路爱心驿站", "kind":
            "last_verified_on": "2026-01-15", "sample": "否", "source": "市总工会统计表"}
 
 
-def template(counties=None) -> bytes:
-    """The import template (XLSX): the sheet to fill, headed in Chinese, with one example row marked
-    ``示例`` in the id column (the import skips it), and a sheet of instructions listing the columns and
-    the allowed values from the vocabulary (and the counties, when given)."""
+def template(counties=None, lang: str = "zh") -> bytes:
+    """The import template (XLSX): the sheet to fill, headed in Chinese (``lang="en"``: English), with one
+    example row marked ``示例`` in the id column (the import skips it), and a sheet of instructions listing
+    the columns and the allowed values from the vocabulary (and the counties, when given). The words are
+    the catalogue's (``import.template.*``, ``import.column_note.<field>``)."""
+
+    def t(key: str) -> str:
+        return i18n.gettext(key, lang)
+
+    def header(field: str) -> str:
+        return BY_FIELD[field].zh if lang == "zh" else BY_FIELD[field].en
+
+    def note(field: str) -> str:
+        key = f"import.column_note.{field}"
+        return t(key) if i18n.has(key) else ""
+
     example = dict(EXAMPLE)
     if counties is not None and len(counties):
         example["county"] = counties.name(counties.codes[0])
     else:
         example["county"] = "任城区"
-    head = headers("zh")
+    head = headers(lang)
     rows = [[example.get(c.field) for c in EXPORT_COLUMNS]]
-    notes = [
-        ["填写方法", "每行一个站点；第一行是列名，不要改动。编号为“示例”的一行是示例，导入时跳过，可以删除。"],
-        ["坐标", "经度、纬度默认是 WGS-84（GPS、天地图）；从高德、腾讯地图取的坐标是 GCJ-02，从百度地图取的是 BD-09，"
-                 "导入时选择对应坐标系即可自动换算。可写十进制度（116.587）或度分秒（116°35'24\"E）。"],
-        ["没有坐标", "只填地址时，导入会按地址查找坐标；只找到道路或区县一级的，会列在报告中，请补上坐标。"],
-        ["再次导入", "有编号的行更新同一站点；没有编号的行按“名称+区县”对应已有站点，找不到的新增。"
-                     "表中没有的列保持原值；某格留空表示清除该项。"],
-        ["全部或不导入", "任何一行有错误时，整个文件都不导入，报告列出每个问题；也可选择只导入无误的行。"],
-        [],
-        ["列名", "说明"],
-    ]
-    notes += [[c.zh, c.note_zh] for c in EXPORT_COLUMNS]
-    notes += [["经纬度", BY_FIELD["lonlat"].note_zh], [], ["可填的值", ""]]
-    notes += [["类型", allowed_values("kind")], ["状态", allowed_values("status")], ["设施", allowed_values("amenity")]]
+    sep = "、" if lang == "zh" else ", "
+    notes = [[t(f"import.template.{item}"), t(f"import.template.{item}.text")]
+             for item in ("filling", "positions", "no_position", "again", "all_or_nothing")]
+    notes += [[], [t("import.template.column"), t("import.template.explanation")]]
+    notes += [[header(c.field), note(c.field)] for c in EXPORT_COLUMNS]
+    notes += [[header("lonlat"), note("lonlat")], [], [t("import.template.values"), ""]]
+    notes += [[header(field), allowed_values(vocab, lang)]
+              for field, vocab in (("kind", "kind"), ("status", "status"), ("amenities", "amenity"))]
     if counties is not None:
-        notes.append(["区县", "、".join(f"{counties.name(c)} ({c})" for c in counties.codes)])
-    notes += [["开放时间", "全天、24小时、8:00-18:00、8:00-12:00、14:00-18:00、周一至周五 8:00-18:00；周末休息、"
-                          "工作日 8:30-17:30；节假日休息，或 OpenStreetMap 写法（Mo-Fr 08:00-18:00; PH off）"],
-              ["是/否", "是、否"]]
-    return _xlsx([("驿站", head, rows), ("填写说明", ["项目", "说明"], notes)], highlight_first_row=True)
+        notes.append([header("county"), sep.join(f"{counties.name(c)} ({c})" for c in counties.codes)])
+    notes += [[header("opening_hours"), t("import.template.hours")],
+              [t("import.template.yes_no"), t("import.template.yes_no.text")]]
+    return _xlsx([(SHEET_NAME.get(lang, "stations"), head, rows),
+                  (t("import.template.notes_sheet"), [t("import.template.item"), t("import.template.explanation")],
+                   notes)], highlight_first_row=True)

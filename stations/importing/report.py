@@ -3,7 +3,8 @@
 The downloadable report is the file's own rows, in their order and with their row numbers, plus three
 columns: the result (新增/修改/未变/拒绝/跳过), the station id, and every problem of the row (errors,
 warnings and notes, each with its column). Problems of the whole file come first (XLSX: their own
-sheet). Every cell goes through ``stations.spreadsheet`` (no text ever runs as a formula).
+sheet). Every cell goes through ``stations.spreadsheet`` (no text ever runs as a formula). The words
+are the catalogue's (``import.result.*``, ``import.report.*``, ``import.text.*``; ``stations.i18n``).
 """
 from __future__ import annotations
 
@@ -12,40 +13,50 @@ import io
 from pathlib import Path
 from typing import Any
 
+from .. import i18n
 from ..spreadsheet import append_row, safe_row
 from .plan import ImportPlan
 from .readers import cell_text
 
-RESULT_WORDS = {
-    "zh": {"add": "新增", "change": "修改", "unchanged": "未变", "rejected": "拒绝", "skipped": "跳过",
-           "remove": "删除", "keep": "保留"},
-    "en": {"add": "added", "change": "changed", "unchanged": "unchanged", "rejected": "rejected",
-           "skipped": "skipped", "remove": "removed", "keep": "kept"},
-}
-EXTRA_HEADERS = {"zh": ("行号", "结果", "编号（导入后）", "问题"), "en": ("row", "result", "id (after import)", "problems")}
-SEVERITY_WORDS = {"zh": {"error": "错误", "warning": "注意", "info": "说明"},
-                  "en": {"error": "error", "warning": "warning", "info": "note"}}
+#: what becomes of a row (add, change, unchanged, rejected, skipped) or of a station (remove, keep)
+RESULTS = ("add", "change", "unchanged", "rejected", "skipped", "remove", "keep")
 REPORT_FORMATS = ("xlsx", "csv")
 
 
+def _t(key: str, lang: str, **values: Any) -> str:
+    return i18n.gettext(key, lang, **values)
+
+
+def result_word(action: str, lang: str = "zh") -> str:
+    """新增 / added ...: a row's or station's result in words (the action itself if it has none)."""
+    return _t(f"import.result.{action}", lang) if action in RESULTS else action
+
+
+def _severity(problem, lang: str) -> str:
+    return _t(f"import.severity.{problem.severity}", lang)
+
+
 def _problem_text(problem, lang: str) -> str:
-    column = f"{problem.column}：" if problem.column and lang == "zh" else f"{problem.column}: " if problem.column else ""
-    return f"[{SEVERITY_WORDS[lang][problem.severity]}] {column}{problem.message(lang)}"
+    if problem.column:
+        return _t("import.report.problem_column", lang, severity=_severity(problem, lang), column=problem.column,
+                  message=problem.message(lang))
+    return _t("import.report.problem", lang, severity=_severity(problem, lang), message=problem.message(lang))
 
 
 def report_rows(plan: ImportPlan, lang: str = "zh") -> tuple[list[str], list[list[Any]]]:
     """(headers, rows) of the downloadable report: the file's columns between the row number and the
     result, id and problems columns."""
-    row_h, result_h, id_h, problems_h = EXTRA_HEADERS[lang]
+    row_h, result_h, id_h, problems_h = (_t(f"import.report.col.{name}", lang)
+                                         for name in ("row", "result", "id", "problems"))
     head = [row_h, *plan.table.headers, result_h, id_h, problems_h]
     outcomes = {r.number: r for r in plan.rows}
-    sep = "；" if lang == "zh" else "; "
+    sep = _t("import.report.problem_separator", lang)
     rows: list[list[Any]] = []
     for problem in plan.file_problems:
         rows.append([None] * (len(head) - 1) + [_problem_text(problem, lang)])
     for source in plan.table.rows:
         outcome = outcomes.get(source.number)
-        action = RESULT_WORDS[lang].get(outcome.action, outcome.action) if outcome else ""
+        action = result_word(outcome.action, lang) if outcome else ""
         problems = sep.join(_problem_text(p, lang) for p in (outcome.problems if outcome else []))
         cells = [cell_text(c) if isinstance(c, list) else c for c in source.cells]
         rows.append([source.number, *cells, action, outcome.station_id if outcome else None, problems or None])
@@ -70,22 +81,22 @@ def report_bytes(plan: ImportPlan, fmt: str = "xlsx", lang: str = "zh") -> bytes
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "导入报告" if lang == "zh" else "import report"
+    sheet.title = _t("import.report.sheet", lang)
     for cell in append_row(sheet, head):
         cell.font = Font(bold=True)
     bad = PatternFill("solid", fgColor="F8CBAD")
     for row in rows:
         cells = append_row(sheet, row)
-        if row[-3] == RESULT_WORDS[lang]["rejected"] or (row[0] is None and row[-1]):
+        if row[-3] == result_word("rejected", lang) or (row[0] is None and row[-1]):
             for cell in cells:
                 cell.fill = bad
     sheet.freeze_panes = "B2"
     others = [s for s in plan.stations if s.action in ("remove", "keep") and s.row is None]
     if others:
-        extra = book.create_sheet("未在表中的站点" if lang == "zh" else "stations not in the file")
-        append_row(extra, ["编号", "名称", "结果"] if lang == "zh" else ["id", "name", "result"])
+        extra = book.create_sheet(_t("import.report.sheet_others", lang))
+        append_row(extra, [_t(f"import.report.others.{name}", lang) for name in ("id", "name", "result")])
         for s in others:
-            append_row(extra, [s.station_id, (s.before or s.after).name, RESULT_WORDS[lang][s.action]])
+            append_row(extra, [s.station_id, (s.before or s.after).name, result_word(s.action, lang)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -104,32 +115,26 @@ def save_report(plan: ImportPlan, path: str | Path, lang: str = "zh") -> Path:
 def report_text(plan: ImportPlan, lang: str = "zh", max_items: int | None = 200) -> str:
     """The dry run in words: how the file was read, the counts, every problem, and the stations added,
     changed and removed (``max_items`` of each list at most; None: all)."""
-    zh = lang == "zh"
     t = plan.table
     c = plan.counts()
     lines = []
-    where = [f"工作表 {t.sheet}" if zh else f"sheet {t.sheet}"] if t.sheet else []
-    where += [f"编码 {t.encoding}" if zh else f"encoding {t.encoding}"] if t.encoding else []
+    where = [_t("import.text.sheet", lang, sheet=t.sheet)] if t.sheet else []
+    where += [_t("import.text.encoding", lang, encoding=t.encoding)] if t.encoding else []
     opts = plan.options
-    lines.append((f"导入 {t.source}" if zh else f"import {t.source}") + (f"（{'，'.join(where)}）" if zh and where else
-                                                                          f" ({', '.join(where)})" if where else "")
-                 + (f"：模式 {opts.mode}，坐标系 {opts.crs}" if zh else f": mode {opts.mode}, crs {opts.crs}"))
-    if zh:
-        lines.append(f"共 {c['rows']} 行：新增 {c['added']}，修改 {c['changed']}，未变 {c['unchanged']}，删除 {c['removed']}，"
-                     f"保留 {c['kept']}，拒绝 {c['rejected']} 行，跳过 {c['skipped']} 行")
-    else:
-        lines.append(f"{c['rows']} rows: {c['added']} added, {c['changed']} changed, {c['unchanged']} unchanged, "
-                     f"{c['removed']} removed, {c['kept']} kept, {c['rejected']} rows rejected, {c['skipped']} skipped")
+    details = _t("import.text.details", lang, items=_t("import.text.separator", lang).join(where)) if where else ""
+    lines.append(_t("import.text.heading", lang, source=t.source, details=details, mode=opts.mode, crs=opts.crs))
+    lines.append(_t("import.text.counts", lang, **{k: c[k] for k in ("rows", "added", "changed", "unchanged", "removed",
+                                                                     "kept", "rejected", "skipped")}))
     geo = plan.geocoding
     if geo.get("rows"):
-        lines.append((f"地理编码（{geo.get('provider') or '未启用'}）：{geo['rows']} 行，找到 {geo.get('found', 0)}，"
-                      f"查询 {geo.get('asked', 0)} 次，缓存 {geo.get('cached', 0)} 次") if zh else
-                     (f"geocoding ({geo.get('provider') or 'off'}): {geo['rows']} rows, {geo.get('found', 0)} found, "
-                      f"{geo.get('asked', 0)} asked, {geo.get('cached', 0)} from the cache"))
+        provider = geo.get("provider") or _t("import.text.geocoding_off", lang)
+        lines.append(_t("import.text.geocoding", lang, provider=provider, rows=geo["rows"], found=geo.get("found", 0),
+                        asked=geo.get("asked", 0), cached=geo.get("cached", 0)))
     problems = plan.problems
     if problems:
-        lines.append("问题：" if zh else "problems:")
-        lines += [f"  [{SEVERITY_WORDS[lang][p.severity]}] {p.text(lang)}" for p in problems]
+        lines.append(_t("import.text.problems", lang))
+        lines += ["  " + _t("import.report.problem", lang, severity=_severity(p, lang), message=p.text(lang))
+                  for p in problems]
 
     def listing(title: str, items: list, describe) -> None:
         if not items:
@@ -138,17 +143,18 @@ def report_text(plan: ImportPlan, lang: str = "zh", max_items: int | None = 200)
         shown = items if max_items is None else items[:max_items]
         lines.extend("  " + describe(s) for s in shown)
         if len(shown) < len(items):
-            lines.append(f"  … 另有 {len(items) - len(shown)} 个" if zh else f"  … and {len(items) - len(shown)} more")
+            lines.append("  " + _t("import.text.more", lang, n=len(items) - len(shown)))
 
-    row_of = (lambda s: f"（第 {s.row} 行）" if s.row else "") if zh else (lambda s: f" (row {s.row})" if s.row else "")
-    listing("新增：" if zh else "added:", plan.added, lambda s: f"{s.station_id} {s.after.name}{row_of(s)}")
-    listing("修改：" if zh else "changed:", plan.changed,
-            lambda s: f"{s.station_id} {s.after.name}{row_of(s)}{'：' if zh else ': '}{', '.join(s.fields)}")
-    listing("删除：" if zh else "removed:", plan.removed, lambda s: f"{s.station_id} {s.before.name}")
+    def station(s, name: str) -> str:
+        return f"{s.station_id} {name}" + (_t("import.text.row", lang, row=s.row) if s.row else "")
+
+    listing(_t("import.text.added", lang), plan.added, lambda s: station(s, s.after.name))
+    listing(_t("import.text.changed", lang), plan.changed,
+            lambda s: _t("import.text.changed_item", lang, station=station(s, s.after.name),
+                         fields=", ".join(s.fields)))
+    listing(_t("import.text.removed", lang), plan.removed, lambda s: f"{s.station_id} {s.before.name}")
     if not plan.file_ok:
-        lines.append("未导入：文件有错误，见上。" if zh else "nothing imported: the file has errors, see above.")
+        lines.append(_t("import.text.file_errors", lang))
     elif plan.rejected and not opts.skip_bad:
-        lines.append(f"未导入：有 {len(plan.rejected)} 行被拒绝；改正后重新导入，或只导入无误的行（--skip-bad）。" if zh else
-                     f"nothing imported: {len(plan.rejected)} rows rejected; correct them and import again, or import "
-                     "the good rows only (--skip-bad).")
+        lines.append(_t("import.text.rejected", lang, n=len(plan.rejected)))
     return "\n".join(lines)

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
-from ..model import AMENITIES, KINDS, STATUSES
+from .. import i18n
 
 
 @dataclass(frozen=True)
@@ -22,58 +22,39 @@ class Column:
 
     ``field`` is a station property, or ``lon``/``lat``/``lonlat`` (the position), or ``county``
     (adcode or name, checked against the point). ``zh``/``en`` are the export headers; ``aliases``
-    other headers read as this column. ``note_zh`` explains the column on the template's
-    instructions sheet.
+    other headers read as this column. The template's instructions explain each column
+    (``import.column_note.<field>`` in the catalogue).
     """
 
     field: str
     zh: str
     en: str
     aliases: tuple[str, ...] = ()
-    note_zh: str = ""
     exported: bool = True
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("id", "编号", "id", ("站点编号", "驿站编号", "站点id", "code", "station_id", "stationid"),
-           "站点编号（如 JN-RS-0001）；新站点留空，导入时自动编号；再次导入时按编号更新同一站点"),
-    Column("name", "名称", "name", ("站点名称", "驿站名称", "名字", "站名", "stationname", "title"),
-           "必填；无编号时按“名称+区县”找到已有站点"),
-    Column("kind", "类型", "kind", ("类别", "种类", "站点类型", "type", "category"),
-           "新站点必填；可填的值见下"),
-    Column("county", "区县", "county", ("县区", "县市区", "所属区县", "区/县", "行政区", "县(市、区)",
-                                       "county_code", "countycode", "adcode", "行政区划代码", "district"),
-           "区县名称或6位行政区划代码；须与坐标所在区县一致"),
-    Column("address", "地址", "address", ("详细地址", "站点地址", "位置", "所在位置", "addr"),
-           "没有坐标时按地址查找坐标（地理编码）"),
-    Column("lon", "经度", "lon", ("东经", "lng", "long", "longitude", "x", "经度(wgs84)", "经度wgs84"),
-           "十进制度（116.587）或度分秒（116°35'24\"E）"),
-    Column("lat", "纬度", "lat", ("北纬", "latitude", "y", "纬度(wgs84)", "纬度wgs84"),
-           "十进制度（35.415）或度分秒（35°24'54\"N）"),
-    Column("lonlat", "经纬度", "lonlat", ("坐标", "经纬度坐标", "coordinates", "location", "lon,lat"),
-           "“经度,纬度”写在一格，如 116.587,35.415", exported=False),
-    Column("phone", "电话", "phone", ("联系电话", "联系方式", "电话号码", "手机", "tel", "telephone"),
-           "如 0537-2345678，分机写在“转”后：0537-2345678转123"),
-    Column("opening_hours", "开放时间", "opening_hours", ("营业时间", "服务时间", "开放时段", "hours",
-                                                     "openinghours"),
-           "如 全天、24小时、8:00-18:00、周一至周五 8:00-18:00；也可用 OpenStreetMap 写法 Mo-Fr 08:00-18:00"),
-    Column("amenities", "设施", "amenities", ("服务设施", "配套设施", "设施设备", "服务项目", "服务内容",
-                                             "facilities"),
-           "用顿号、逗号或空格分隔，如 饮水、卫生间、微波炉；可填的值见下"),
-    Column("status", "状态", "status", ("运行状态", "开放状态", "站点状态"), "不填为“开放”；可填的值见下"),
-    Column("host", "主办单位", "host", ("建设单位", "管理单位", "承办单位", "主管单位", "运营单位", "operator"),
-           ""),
-    Column("opened_on", "启用日期", "opened_on", ("开放日期", "建成日期", "投用日期", "投入使用日期", "opened"),
-           "日期，如 2024-05-01"),
-    Column("last_verified_on", "最后核实", "last_verified_on", ("核实日期", "最后核实日期", "核实时间",
-                                                              "verified", "lastverified"),
-           "日期，如 2026-01-15"),
-    Column("palace_class", "文化宫等级", "palace_class", ("等级", "palaceclass"), "工人文化宫填 1、2 或 3（一类/二类/三类）"),
-    Column("floor_area_m2", "建筑面积(平方米)", "floor_area_m2", ("建筑面积", "面积", "floor_area", "floorarea",
-                                                         "area_m2"), "平方米"),
-    Column("beds", "床位", "beds", ("床位数", "床位数量"), "疗休养基地的床位数"),
-    Column("sample", "示例数据", "sample", ("示例", "样例"), "是/否：是否为示例（非真实）数据"),
-    Column("source", "来源", "source", ("数据来源", "信息来源"), "数据来源说明"),
+    Column("id", "编号", "id", ("站点编号", "驿站编号", "站点id", "code", "station_id", "stationid")),
+    Column("name", "名称", "name", ("站点名称", "驿站名称", "名字", "站名", "stationname", "title")),
+    Column("kind", "类型", "kind", ("类别", "种类", "站点类型", "type", "category")),
+    Column("county", "区县", "county", ("县区", "县市区", "所属区县", "区/县", "行政区", "县(市、区)", "county_code", "countycode",
+                                      "adcode", "行政区划代码", "district")),
+    Column("address", "地址", "address", ("详细地址", "站点地址", "位置", "所在位置", "addr")),
+    Column("lon", "经度", "lon", ("东经", "lng", "long", "longitude", "x", "经度(wgs84)", "经度wgs84")),
+    Column("lat", "纬度", "lat", ("北纬", "latitude", "y", "纬度(wgs84)", "纬度wgs84")),
+    Column("lonlat", "经纬度", "lonlat", ("坐标", "经纬度坐标", "coordinates", "location", "lon,lat"), exported=False),
+    Column("phone", "电话", "phone", ("联系电话", "联系方式", "电话号码", "手机", "tel", "telephone")),
+    Column("opening_hours", "开放时间", "opening_hours", ("营业时间", "服务时间", "开放时段", "hours", "openinghours")),
+    Column("amenities", "设施", "amenities", ("服务设施", "配套设施", "设施设备", "服务项目", "服务内容", "facilities")),
+    Column("status", "状态", "status", ("运行状态", "开放状态", "站点状态")),
+    Column("host", "主办单位", "host", ("建设单位", "管理单位", "承办单位", "主管单位", "运营单位", "operator")),
+    Column("opened_on", "启用日期", "opened_on", ("开放日期", "建成日期", "投用日期", "投入使用日期", "opened")),
+    Column("last_verified_on", "最后核实", "last_verified_on", ("核实日期", "最后核实日期", "核实时间", "verified", "lastverified")),
+    Column("palace_class", "文化宫等级", "palace_class", ("等级", "palaceclass")),
+    Column("floor_area_m2", "建筑面积(平方米)", "floor_area_m2", ("建筑面积", "面积", "floor_area", "floorarea", "area_m2")),
+    Column("beds", "床位", "beds", ("床位数", "床位数量")),
+    Column("sample", "示例数据", "sample", ("示例", "样例")),
+    Column("source", "来源", "source", ("数据来源", "信息来源")),
 )
 BY_FIELD: dict[str, Column] = {c.field: c for c in COLUMNS}
 #: headers read and deliberately not imported (a running number is not a station id)
@@ -163,13 +144,8 @@ def is_metadata_header(header: str) -> bool:
 
 
 def vocabulary_labels(vocab: str) -> dict[str, dict[str, str]]:
-    """``{key: {"zh": label, "en": label}}`` of a vocabulary (``kind``, ``amenity``, ``status``): from the
-    string catalogue (``stations.i18n``) where there is one, else from the model's own labels."""
-    try:
-        from .. import i18n
-    except ImportError:  # the labels are still in stations.model
-        vocabulary = {"kind": KINDS, "amenity": AMENITIES, "status": STATUSES}[vocab]
-        return {key: {"zh": labels["zh"], "en": labels["en"]} for key, labels in vocabulary.items()}
+    """``{key: {"zh": label, "en": label}}`` of a vocabulary (``kind``, ``amenity``, ``status``): the string
+    catalogue's labels (``stations.i18n``)."""
     return i18n.vocabulary_labels(vocab)
 
 

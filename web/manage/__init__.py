@@ -53,3 +53,4 @@ def home(query: PageQuery) -> Response:
 
 from . import editing, history, stations  # noqa: E402,F401  (register their views on bp)
 from . import reports  # noqa: E402,F401  (/manage/reports: the workers' reports)
+from . import imports  # noqa: E402,F401  (/manage/import: the station lists' import)

@@ -378,3 +378,40 @@ def county() -> Any:
         raise Invalid("is not a county in the data", raw, known_counties(counties))
 
     return _param(str, parse, {"type": "string"}, generic)
+
+
+# ---- files --------------------------------------------------------------------------------------
+
+class FileField:
+    """Annotated metadata: a form field holding an uploaded file (``multipart/form-data``); the layer
+    gives it the werkzeug ``FileStorage`` from ``request.files`` (``web.requests.layer``)."""
+
+    def __repr__(self) -> str:
+        return "FileField()"
+
+
+FILE_FIELD = FileField()
+
+
+def upload(extensions: Iterable[str], what: str = "a file") -> Any:
+    """An uploaded file (werkzeug ``FileStorage``) whose name ends in one of ``extensions`` (``.xlsx``, ...).
+
+    The name is the client's: it tells the format and is shown, never used as a path. How large the
+    file may be is the view's to check while it copies it (the body as a whole is bounded by Flask's
+    ``MAX_CONTENT_LENGTH``).
+    """
+    endings = tuple(e.lower() for e in extensions)
+    allowed = f"{what}, named *{', *'.join(endings)}"
+
+    def parse(value: Any) -> Any:
+        from werkzeug.datastructures import FileStorage
+
+        if isinstance(value, list):
+            raise Invalid(f"is given {len(value)} times", None, "once, " + allowed)
+        if not isinstance(value, FileStorage) or not (value.filename or "").strip():
+            raise Invalid("is not a file", None, allowed)
+        if not value.filename.strip().lower().endswith(endings):
+            raise Invalid("is not of a type that can be read", value.filename.strip(), allowed)
+        return value
+
+    return _param(Any, parse, {"type": "string", "format": "binary"}, allowed, FILE_FIELD)

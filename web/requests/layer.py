@@ -16,8 +16,9 @@ A route declares itself once, next to its view::
   line, description) document the route; ``web.openapi`` generates ``/api/openapi.json`` from them.
 
 - ``json`` (a :class:`~web.requests.bodies.BodyModel`: a JSON document, e.g. a GeoJSON Feature or a
-  JSON merge patch) or ``form`` (a :class:`QueryModel` read from an HTML form's fields): the request
-  body, parsed by the same plugin and given to the view as ``body`` (``json``) or ``form``.
+  JSON merge patch) or ``form`` (a :class:`QueryModel` read from an HTML form's fields, uploaded files
+  included: ``fields.upload``): the request body, parsed by the same plugin and given to the view as
+  ``body`` (``json``) or ``form``.
 - ``access`` (an :class:`Access`): who may call the route, checked before any parameter or body is
   parsed (an unauthenticated write is a 401, whatever its body); documented as the operation's
   ``security`` with its answers (401, 403).
@@ -52,7 +53,7 @@ from spectree.plugins.flask_plugin import FlaskPlugin
 from stations.errors import Problem, quote_value
 
 from .answers import ERROR, RETRY_AFTER, Answer
-from .fields import Allowed, Invalid, ParameterError, Repeatable
+from .fields import Allowed, FileField, Invalid, ParameterError, Repeatable
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +102,10 @@ class QueryModel(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    #: the parameters (field names) and those taking several values; set per subclass
+    #: the parameters (field names), those taking several values, and a form's uploaded files; set per subclass
     parameter_names: ClassVar[frozenset[str]] = frozenset()
     repeatable: ClassVar[frozenset[str]] = frozenset()
+    file_fields: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -111,6 +113,8 @@ class QueryModel(BaseModel):
         cls.parameter_names = frozenset(cls.model_fields)
         cls.repeatable = frozenset(name for name, info in cls.model_fields.items()
                                    if any(isinstance(m, Repeatable) for m in info.metadata))
+        cls.file_fields = frozenset(name for name, info in cls.model_fields.items()
+                                    if any(isinstance(m, FileField) for m in info.metadata))
 
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -118,17 +122,22 @@ class QueryModel(BaseModel):
         return super().model_json_schema(*args, **kwargs)
 
     @classmethod
-    def from_args(cls, args, context: Any = None, where: str = "query"):
+    def from_args(cls, args, context: Any = None, where: str = "query", files=None):
         """Parse a werkzeug ``MultiDict`` (``request.args``, or ``request.form`` with ``where="form"``);
-        a bad parameter raises ``ParameterError``."""
+        a bad parameter raises ``ParameterError``. ``files`` (``request.files``) fills the file fields
+        (``fields.upload``): a file input left empty counts as absent."""
         data: dict[str, Any] = {}
-        names = cls.parameter_names
+        names = cls.parameter_names - cls.file_fields
         for name in args:  # each name once
             if name not in names:
                 continue
             values = [v for v in args.getlist(name) if v.strip()]
             if values:
                 data[name] = values if len(values) > 1 or name in cls.repeatable else values[0]
+        for name in cls.file_fields if files is not None else ():
+            uploads = [f for f in files.getlist(name) if (f.filename or "").strip()]
+            if uploads:
+                data[name] = uploads if len(uploads) > 1 else uploads[0]
         try:
             return cls.model_validate(data, context=context if context is not None else RequestContext())
         except PydanticValidationError as exc:
@@ -288,7 +297,7 @@ class _Plugin(FlaskPlugin):
         if query is not None:
             kwargs["query"] = query.from_args(request.args)
         if form is not None:
-            kwargs["form"] = form.from_args(request.form, where="form")
+            kwargs["form"] = form.from_args(request.form, where="form", files=request.files)
         if json is not None:
             kwargs["body"] = json.from_request(request)
         return func(*args, **kwargs)
