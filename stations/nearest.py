@@ -257,6 +257,26 @@ class NearestIndex:
             return self._table.hours_at(g)
         return self._stations[g].opening_hours
 
+    def _serves_column(self, name: str) -> np.ndarray:
+        """Whether each station is in the set ``name`` (``stations.serves.SERVES``); call with the lock held."""
+        test = SERVES[name]
+        table = self._table
+        if table is None:
+            return np.fromiter((test(st) for st in self._stations), bool, len(self._stations))
+        keys = np.column_stack([table.kind, table.status, table.amenity_bits, table.hours, table.county])
+        combos, inverse = np.unique(keys, axis=0, return_inverse=True)
+        kinds, statuses = table.kind_names(), table.status_names()
+        first = {}
+        for i, row in enumerate(inverse.reshape(-1).tolist()):
+            first.setdefault(row, i)
+        answers = np.zeros(len(combos), dtype=bool)
+        for row, i in first.items():
+            stand_in = Station(id="-", name="-", kind=kinds[i], lon=0.0, lat=0.0, county_code=table.county_at(i),
+                               opening_hours=table.hours_at(i), status=statuses[i],
+                               amenities=tuple(a for a, bit in self._amen_bit.items() if table.amenity_bits[i] & bit))
+            answers[row] = bool(test(stand_in))
+        return answers[inverse.reshape(-1)]
+
     def __len__(self) -> int:
         return len(self._stations)
 
@@ -357,8 +377,7 @@ class NearestIndex:
             if open_24_7:
                 mask &= self._always_column()
             if serves is not None:
-                test = SERVES[serves]
-                mask &= np.fromiter((test(st) for st in self._stations), bool, len(self._stations))
+                mask &= self._serves_column(serves)
             if mask.all():
                 sub = self._full()
             else:

@@ -131,10 +131,12 @@ def test_the_nearest_index_of_a_table_answers_as_the_index_of_the_stations():
         lon, lat = rng.uniform(116.3, 117.3), rng.uniform(35.0, 35.6)
         k = rng.choice([1, 3, 5, 40])
         filters = rng.choice([{}, {"kind": "rest_station"}, {"amenities": ("toilet",)}, {"statuses": None},
-                              {"open_24_7": True}, {"max_distance_m": 5000.0},
+                              {"open_24_7": True}, {"serves": "passing_worker"}, {"max_distance_m": 5000.0},
                               {"statuses": ("open", "planned"), "amenities": ("drinking_water",)}])
         assert _answers(tabled.query(lon, lat, k, **filters)) == _answers(plain.query(lon, lat, k, **filters))
         assert _answers(tabled.query(lon, lat, k, open_at=at)) == _answers(plain.query(lon, lat, k, open_at=at))
+        assert (_answers(tabled.query_open_first(lon, lat, at, k, statuses=None))
+                == _answers(plain.query_open_first(lon, lat, at, k, statuses=None)))
     lons, lats = np.random.default_rng(2).uniform(116.3, 117.3, 300), np.random.default_rng(3).uniform(35, 35.6, 300)
     assert ([_answers(h) for h in tabled.query_batch(lons, lats, 5)]
             == [_answers(h) for h in plain.query_batch(lons, lats, 5)])

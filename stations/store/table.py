@@ -171,11 +171,12 @@ class StationTable(Sequence):
     def __init__(self, ids: np.ndarray, lon: np.ndarray, lat: np.ndarray, kind: np.ndarray, status: np.ndarray,
                  amenity_bits: np.ndarray, hours: np.ndarray, hours_texts: Sequence[str | None],
                  county: np.ndarray, county_codes: Sequence[str | None], records: Any,
-                 members: Mapping[str, Any] | None = None):
+                 members: Mapping[str, Any] | None = None, sample: np.ndarray | None = None):
         self.ids, self.lon, self.lat = ids, lon, lat
         self.kind, self.status, self.amenity_bits = kind, status, amenity_bits
         self.hours, self.hours_texts = hours, tuple(hours_texts)
         self.county, self.county_codes = county, tuple(county_codes)
+        self.sample = np.zeros(len(ids), dtype=bool) if sample is None else np.asarray(sample, dtype=bool)
         self.records = records
         self.members = dict(members or {})
         #: the store version these columns are of (set by the store that read them)
@@ -212,7 +213,8 @@ class StationTable(Sequence):
                                   dtype=np.int64).reshape(n),
             hours=code_column((s.opening_hours for s in stations), hours_texts).reshape(n), hours_texts=hours_texts,
             county=code_column((s.county_code for s in stations), county_codes).reshape(n), county_codes=county_codes,
-            records=records if records is not None else BlobRecords.of(stations), members=members)
+            records=records if records is not None else BlobRecords.of(stations), members=members,
+            sample=np.array([bool(s.sample) for s in stations], dtype=bool).reshape(n))
 
     # ---- the sequence of stations ------------------------------------------------------------
     def __len__(self) -> int:
@@ -297,6 +299,15 @@ class StationTable(Sequence):
 
     def county_at(self, i: int) -> str | None:
         return self.county_codes[self.county[i]]
+
+    def any_sample(self) -> bool:
+        """Whether any station is sample data (``sample: true``)."""
+        return bool(self.sample.any())
+
+    def count_status(self, *statuses: str) -> int:
+        """How many stations have one of ``statuses``."""
+        codes = [STATUS_KEYS.index(s) for s in statuses if s in STATUSES]
+        return int(np.isin(self.status, codes).sum())
 
     # ---- queries -----------------------------------------------------------------------------
     def _in_bbox(self, minlon: float, minlat: float, maxlon: float, maxlat: float) -> np.ndarray:

@@ -37,11 +37,11 @@ from .table import AMENITY_KEYS, KIND_KEYS, STATUS_KEYS, BlobRecords, FileRecord
 log = logging.getLogger(__name__)
 
 MAGIC = b"YIZHAN-TABLE-01\n"
-FORMAT = 1
+FORMAT = 2
 _ALIGN = 64
 #: files smaller than this (~3,000 stations) are validated at every start: it takes milliseconds
 MIN_BYTES = 2_000_000
-_COLUMNS = ("ids", "lon", "lat", "kind", "status", "amenity_bits", "hours", "county")
+_COLUMNS = ("ids", "lon", "lat", "kind", "status", "amenity_bits", "hours", "county", "sample")
 _rules: str | None = None
 _PACKAGE = Path(__file__).resolve().parent.parent  # stations/
 #: the modules whose code decides whether a record is valid (their source is part of the key)

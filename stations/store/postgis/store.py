@@ -78,8 +78,10 @@ _TABLE = text("""
            string_agg(coalesce(array_position(CAST(:statuses AS text[]), status) - 1, -1)::text, ' ') AS status,
            string_agg(coalesce(amenities::text, '{}'), ' ') AS amenities,
            string_agg(coalesce(hours, E'\\x1f'), E'\\x1e') AS hours,
-           string_agg(coalesce(county_code, ''), ' ') AS county
-    FROM (SELECT id, geom, kind, status, amenities, properties->>'opening_hours' AS hours, county_code
+           string_agg(coalesce(county_code, ''), ' ') AS county,
+           string_agg(CASE WHEN sample THEN '1' ELSE '0' END, '') AS sample
+    FROM (SELECT id, geom, kind, status, amenities, properties->>'opening_hours' AS hours, county_code,
+                 coalesce((properties->>'sample')::boolean, false) AS sample
           FROM stations ORDER BY id) AS ordered""")
 
 
@@ -176,6 +178,7 @@ def _parse_table(row: Any, hours: list | None, members: Mapping[str, Any], recor
     columns["hours"] = code_column(hour_values, hours_texts)
     county_codes: list[Any] = [None]
     columns["county"] = code_column((c or None for c in texts.pop("county").split(" ")), county_codes)
+    columns["sample"] = np.frombuffer(texts.pop("sample").encode("ascii"), dtype=np.uint8) == ord("1")
     if n > 1 and not bool(np.all(ids[:-1] < ids[1:])):  # the aggregates did not keep the order: sort here
         order = np.argsort(ids, kind="stable")
         ids = ids[order]
