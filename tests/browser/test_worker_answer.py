@@ -4,6 +4,7 @@ go to; a large store's popups and "open now" filter. The geocoder is a local stu
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -167,6 +168,160 @@ def test_a_large_stores_popups_say_the_hours_and_open_now_and_the_filter_filters
         page.wait_for_function(f"() => yizhan.cluster.getLayers().length === {len(expected)}", timeout=WAIT_MS)
         assert sorted(page.evaluate("() => yizhan.cluster.getLayers().map(m => m.yzId)")) == expected
         snap(page, artifacts / "remote-open-now-phone.png")
+        watch.assert_clean()
+    finally:
+        server.stop()
+
+
+# ---- the page's words for when a station opens, at another hour ------------------------------------------
+
+FRI_1930 = datetime(2026, 11, 27, 19, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+# Open on Friday 19:30 (read by hand): the 24/7 ones. JN-CP-0001 (Tu-Su 09:00-17:00) opens tomorrow, Saturday;
+# JN-RS-0002 (Mo-Fr 08:00-18:00) on Monday; JN-RS-0004 (22:00-06:00) tonight.
+OPEN_AT_FRI_1930 = {"JN-RS-0001", "JN-RS-0005", "JN-RS-0010", "JN-CB-0001"}
+OPENS_FRI_1930 = {"zh": {"JN-CP-0001": "明天 09:00 开放", "JN-RS-0002": "周一 08:00 开放", "JN-RS-0004": "22:00 开放"},
+                  "en": {"JN-CP-0001": "opens tomorrow 09:00", "JN-RS-0002": "opens Mon 08:00",
+                         "JN-RS-0004": "opens 22:00"}}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_on_a_friday_evening_the_closed_stations_say_tomorrow_or_the_weekday_they_open(
+        live_server, make_page, station_features, monkeypatch, lang):
+    import web.pages
+
+    monkeypatch.setattr(web.pages, "now_shanghai", lambda: FRI_1930)
+    page, watch = make_page(geolocation=POSITION)
+    open_map(page, live_server.url, f"?lang={lang}")
+    page.click("#find-nearest")
+    wait_results(page, 5)
+    expected = sorted(brute_force(station_features, *POSITION, passing_worker),
+                      key=lambda r: (r[1] not in OPEN_AT_FRI_1930, r[0], r[1]))[:5]
+    shown = badges(page)
+    assert [sid for sid, _, _ in shown] == [i for _, i in expected]
+    closed = [(sid, when) for sid, _, when in shown if sid not in OPEN_AT_FRI_1930]
+    assert {"JN-CP-0001", "JN-RS-0002"} <= {sid for sid, _ in closed}  # both kinds of wording are on the list
+    for sid, when in closed:
+        assert when == OPENS_FRI_1930[lang][sid], sid
+    watch.assert_clean()
+
+
+# ---- the walk: routed where the server has a router, else the straight line, labelled ---------------------
+
+WALKING = "/v3/direction/walking"  # AMap's walking route v3
+
+
+def half_up(x: float) -> int:
+    return int(x + 0.5)
+
+
+def distance_words(m: float) -> str:
+    """How the page writes a distance in Chinese (metres to the ten, then kilometres to a tenth, halves up)."""
+    return f"{half_up(m / 10) * 10} 米" if half_up(m / 10) * 10 < 1000 else f"{half_up(m / 100) / 10:.1f} 公里"
+
+
+def straight_words(m: float) -> str:
+    """The page's straight-line label: "直线 1.2 公里 · 步行约 16 分钟" (4.5 km/h = 75 m a minute, rounded up; from
+    an hour on in hours and minutes; beyond 10 km no walking time)."""
+    minutes = max(1, math.ceil(m / 75))
+    walk = (f"步行约 {minutes} 分钟" if minutes < 60 else
+            f"步行约 {minutes // 60} 小时" + (f" {minutes % 60} 分钟" if minutes % 60 else ""))
+    return f"直线 {distance_words(m)}" + (f" · {walk}" if m <= 10_000 else "")
+
+
+def routed_answers(station_features):
+    """A stub of AMap's walking route: for each station (found by its GCJ-02 destination) a route 1.3 times the
+    straight line plus 7 m, walked at 1.2 m/s; its line from the origin to the station, in GCJ-02."""
+    gcj = {props(f)["id"]: wgs_to_gcj(*f["geometry"]["coordinates"][:2]) for f in station_features}
+    routes = {}
+
+    def answer(path, params):
+        if path != WALKING:
+            return 404, {"error": path}, 0
+        dlon, dlat = (float(v) for v in params["destination"].split(","))
+        sid = next(i for i, (lon, lat) in gcj.items() if abs(lon - dlon) < 2e-6 and abs(lat - dlat) < 2e-6)
+        feature = next(f for f in station_features if props(f)["id"] == sid)
+        lon, lat = feature["geometry"]["coordinates"][:2]
+        straight = brute_force([feature], POSITION[0], POSITION[1])[0][0]
+        metres = int(straight * 1.3) + 7
+        seconds = half_up(metres / 1.2)
+        routes[sid] = (metres, seconds)
+        return 200, {"status": "1", "info": "OK", "infocode": "10000", "count": "1", "route": {
+            "origin": params["origin"], "destination": params["destination"], "paths": [{
+                "distance": str(metres), "duration": str(seconds), "steps": [{
+                    "instruction": "步行到达目的地", "road": [], "distance": str(metres), "duration": str(seconds),
+                    "polyline": f"{params['origin']};{params['destination']}"}]}]}}, 0
+    return answer, routes
+
+
+def routed_server(app_config, tmp_path, stub):
+    from web import create_app
+
+    return LiveServer(create_app({**app_config, "ROUTING": "amap", "ROUTING_URL": stub.url, "ROUTING_MIN_DELAY_S": 0,
+                                  "ROUTING_CACHE_PATH": str(tmp_path / "routes.sqlite3")}))
+
+
+def distance_lines(page):
+    """{id: the result's distance line} of the result list."""
+    return dict(page.eval_on_selector_all("#results li", """lis => lis.map(li => [li.dataset.id,
+        li.querySelector('.distance').textContent])"""))
+
+
+def test_the_first_results_show_the_routed_walk_and_the_rest_the_straight_line_so_labelled(
+        app_config, tmp_path, stub, make_page, station_features, artifacts):
+    stub.answer, routes = routed_answers(station_features)
+    server = routed_server(app_config, tmp_path, stub)
+    try:
+        page, watch = make_page(geolocation=POSITION)
+        open_map(page, server.url)
+        with page.expect_response(lambda r: "/api/route" in r.url, timeout=WAIT_MS):
+            press_find_nearest(page)
+        wait_results(page, 5)
+        listed_ids = [i for _, i in open_first(station_features, *POSITION)[:5]]
+        straight = dict((i, d) for d, i in brute_force(station_features, *POSITION))
+        # the first three are asked for, except one more than 10 km away (not a walk): the straight line
+        routed = [sid for sid in listed_ids[:3] if straight[sid] <= 10_000]
+        assert len(routed) == 2 and straight[listed_ids[2]] > 10_000
+        page.wait_for_function(f"() => document.querySelectorAll('#results .distance.routed').length === {len(routed)}",
+                               timeout=WAIT_MS)
+        assert sorted(routes) == sorted(routed)  # asked by the server, not by the browser
+        lines = distance_lines(page)
+        for sid in routed:
+            metres, seconds = routes[sid]
+            assert lines[sid] == f"步行路线 {distance_words(metres)} · 约 {max(1, half_up(seconds / 60))} 分钟", sid
+        for sid in set(listed_ids) - set(routed):
+            assert lines[sid] == straight_words(straight[sid])
+        assert all("/v3/direction" not in u and "KEY" not in u for u in watch.requests)
+
+        # The chosen result's route is drawn; one without a route draws none.
+        page.locator(f"#results li[data-id='{listed_ids[0]}'] button").click()
+        page.wait_for_selector("path.yz-route", state="attached", timeout=WAIT_MS)
+        snap(page, artifacts / "routed-walk-phone.png")
+        page.locator(f"#results li[data-id='{listed_ids[3]}'] button").click()
+        page.wait_for_function("() => document.querySelectorAll('path.yz-route').length === 0", timeout=WAIT_MS)
+        watch.assert_clean()
+    finally:
+        server.stop()
+
+
+def test_when_the_router_fails_every_result_keeps_the_straight_line_labelled(
+        app_config, tmp_path, stub, make_page, station_features):
+    stub.answer = lambda path, params: (200, {"status": "0", "info": "USER_DAILY_QUERY_OVER_LIMIT",
+                                              "infocode": "10044"}, 0)
+    server = routed_server(app_config, tmp_path, stub)
+    try:
+        page, watch = make_page(geolocation=POSITION)
+        open_map(page, server.url)
+        with page.expect_response(lambda r: "/api/route" in r.url, timeout=WAIT_MS) as asked:
+            press_find_nearest(page)
+        walks = asked.value.json()["routes"]
+        assert [w["source"] for w in walks] == ["straight_line"] * 3
+        assert [w["reason"] for w in walks][:2] == ["quota", "paused"]  # one question, then no more asking
+        wait_results(page, 5)
+        straight = dict((i, d) for d, i in brute_force(station_features, *POSITION))
+        lines = distance_lines(page)
+        assert lines == {sid: straight_words(straight[sid])
+                         for sid in lines}
+        assert page.locator("#results .distance.routed").count() == 0
         watch.assert_clean()
     finally:
         server.stop()
