@@ -1,6 +1,7 @@
 """An import's dry run and its write: stable ids, merge and replace, all-or-nothing and ``skip_bad``,
 duplicates, geocoding rows with only an address (local stub), the report (text, XLSX, CSV), one
-revertible journal entry, an export -> import round trip with no change, and a killed import."""
+revertible journal entry, an export -> import round trip with no change, and a killed import (the file store, and
+PostGIS where the test database is reachable)."""
 from __future__ import annotations
 
 import csv
@@ -346,6 +347,68 @@ def test_a_killed_import_leaves_the_store_as_it_was(tmp_path, stations_path, cou
     store = GeoJSONStore(stations_path, counties=counties)
     assert len(store.all()) == len(STATION_FEATURES) and store.history(limit=None) == []
     store.update("JN-RS-0001", {"phone": "0537-1111111"})  # and the store goes on working
+
+
+KILLED_IN_DATABASE = textwrap.dedent("""
+    import sys, time
+    from stations.counties import Counties
+    from stations.importing import ImportOptions, apply_import, plan_import, read_table
+    from stations.store import open_store
+    from stations.store.postgis import store as database
+    url, counties_path, table_path = sys.argv[1:4]
+    real = database._DatabaseTransaction.journal
+    def journal_then_wait(self, entry):
+        real(self, entry)  # every row and the journal entry written, the transaction not committed
+        print("writing", flush=True)
+        time.sleep(60)
+    database._DatabaseTransaction.journal = journal_then_wait
+    counties = Counties.load(counties_path)
+    store = open_store(url, counties)
+    plan = plan_import(read_table(table_path), store, counties, ImportOptions(mode="replace"))
+    apply_import(plan, store, who="killed")
+    print("done", flush=True)
+""")
+
+
+def open_transactions_writing_the_journal() -> int:
+    import sqlalchemy as sa
+    from postgis_db import TEST_DATABASE_URL
+    from stations.store.postgis.engine import parse_url
+
+    engine = sa.create_engine(parse_url(TEST_DATABASE_URL)[0], poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as connection:
+            return connection.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND state = 'idle in transaction' AND query LIKE '%INSERT INTO station_journal%'")).scalar()
+    finally:
+        engine.dispose()
+
+
+def test_a_killed_import_leaves_the_database_store_as_it_was(tmp_path, counties_path, counties):
+    from postgis_db import fresh_schema, store_url
+    from stations.store import open_store
+    from stations.store.postgis import load
+
+    url = store_url(fresh_schema())  # skips, saying why, without the test database
+    store = open_store(url, counties)
+    load(store, STATION_FEATURES, who="fixture")
+    before = snapshot(store)
+    rows = [["", f"新驿站{i}", "爱心驿站", "任城区", round(116.45 + i * 0.001, 4), 35.45, "饮水"] for i in range(200)]
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_IN_DATABASE, url, str(counties_path),
+                             str(write_csv(tmp_path / "big.csv", rows))], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        assert open_transactions_writing_the_journal() == 1  # the rows and the entry are in the open transaction
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    again = open_store(url, counties)  # a new connection, as another server would read
+    assert snapshot(again) == before and len(again.all()) == len(STATION_FEATURES)
+    again.update("JN-RS-0001", {"phone": "0537-1111111"})  # the killed writer's lock went with its connection
+    assert again.get("JN-RS-0001").phone == "0537-1111111"
+    store.close()
+    again.close()
 
 
 @pytest.mark.slow
