@@ -5,6 +5,9 @@ Run by ``make assets`` after ``npm ci --ignore-scripts`` (versions pinned in pac
 The copies are git-ignored: third-party JS/CSS reach the site only through npm, never a commit.
 Each JS/CSS file also gets a precompressed ``.gz`` twin that ``web.assets`` serves to browsers
 that accept gzip. A ``manifest.json`` records what was copied and from which version.
+
+``TEST_FILES`` (npm devDependencies: axe-core) are copied too, for the browser tests, which read them
+from disk and inject them into the page; the site never serves them (``web.assets.TEST_ONLY``).
 """
 from __future__ import annotations
 
@@ -39,6 +42,14 @@ FILES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+# Only for the browser tests (tests/browser/test_axe_browser.py): never linked from a page, never served.
+TEST_FILES: dict[str, list[tuple[str, str]]] = {
+    "axe-core": [
+        ("axe.min.js", "axe.min.js"),
+        ("LICENSE", "LICENSE"),
+    ],
+}
+
 # The source maps are not shipped; drop the comment so that developer tools do not ask for them.
 _SOURCE_MAP = re.compile(rb"\n?/[/*][#@] sourceMappingURL=[^\n]*\n?")
 
@@ -47,7 +58,7 @@ def locked_versions(lock_path: Path) -> dict[str, str]:
     """Versions of the top-level packages as pinned in package-lock.json (lockfile v2/v3)."""
     lock = json.loads(lock_path.read_text(encoding="utf-8"))
     packages = lock.get("packages", {})
-    return {name: packages.get(f"node_modules/{name}", {}).get("version", "") for name in FILES}
+    return {name: packages.get(f"node_modules/{name}", {}).get("version", "") for name in {**FILES, **TEST_FILES}}
 
 
 def copy_assets(node_modules: Path, dest: Path, lock_path: Path) -> dict[str, dict]:
@@ -56,7 +67,7 @@ def copy_assets(node_modules: Path, dest: Path, lock_path: Path) -> dict[str, di
     if dest.exists():
         shutil.rmtree(dest)
     manifest: dict[str, dict] = {}
-    for package, files in FILES.items():
+    for package, files in {**FILES, **TEST_FILES}.items():
         pkg_dir = node_modules / package
         meta_path = pkg_dir / "package.json"
         if not meta_path.is_file():
@@ -68,6 +79,8 @@ def copy_assets(node_modules: Path, dest: Path, lock_path: Path) -> dict[str, di
                 "run `npm ci --ignore-scripts`"
             )
         entry = {"version": version, "files": {}}
+        if package in TEST_FILES:
+            entry["test_only"] = True
         for src_rel, dst_rel in files:
             data = (pkg_dir / src_rel).read_bytes()
             if dst_rel.endswith((".js", ".css")):
@@ -75,7 +88,7 @@ def copy_assets(node_modules: Path, dest: Path, lock_path: Path) -> dict[str, di
             target = dest / package / dst_rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-            if dst_rel.endswith((".js", ".css")):
+            if dst_rel.endswith((".js", ".css")) and package not in TEST_FILES:
                 # mtime=0: the same input gives the same bytes (reproducible builds).
                 (target.parent / (target.name + ".gz")).write_bytes(gzip.compress(data, 9, mtime=0))
             entry["files"][dst_rel] = {

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 
 from .folium_import import folium  # imported without pandas: see there
-from flask import Flask, Response, request, send_file, send_from_directory
+from flask import Flask, Response, abort, request, send_file, send_from_directory
 from werkzeug.security import safe_join
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ MARKERCLUSTER_CSS = [
 # Our own files, served from web/static (committed).
 SITE_CSS = [("yizhan_map_css", "css/map.css")]
 
+#: vendored for the browser tests only (npm devDependencies, see scripts/vendor_assets.py): never served
+TEST_ONLY = ("vendor/axe-core/",)
 COMPRESSIBLE = (".js", ".css", ".svg", ".json", ".txt", ".html")
 IMMUTABLE_MAX_AGE_S = 365 * 24 * 3600  # for ?v=... URLs, which change whenever the file does
 MIN_GZIP_BYTES = 1024
@@ -132,6 +134,8 @@ def make_static_view(app: Flask):
     folder = app.static_folder
 
     def static(filename: str):
+        if filename.replace("\\", "/").lstrip("/").startswith(TEST_ONLY):
+            abort(404)
         versioned = bool(request.args.get("v"))
         max_age = IMMUTABLE_MAX_AGE_S if versioned else app.get_send_file_max_age(filename)
         path = safe_join(folder, filename)

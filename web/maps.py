@@ -164,7 +164,9 @@ def build_map(config: Mapping[str, Any], counties=None, static_url_path: str = "
     (lon0, lon1), (lat0, lat1) = to_display(np.array([minlon, maxlon]), np.array([minlat, maxlat]), crs)
     m = folium.Map(
         location=[float(lat0 + lat1) / 2, float(lon0 + lon1) / 2],  # folium wants (lat, lon)
-        zoom_start=9, tiles=None, control_scale=True, zoom_control="topright",
+        # no folium scale bar: it shows miles and feet too; the page scripts add a metric one. The zoom
+        # buttons sit at the bottom: the top of a phone's short map is left to the popups
+        zoom_start=9, tiles=None, control_scale=False, zoom_control="bottomright",
         max_zoom=19, min_zoom=5,
     )
     for layer in tile_layers(config):

@@ -132,7 +132,7 @@ def test_map_shows_one_marker_per_visible_station_with_kind_icons(live_server, m
     assert page.inner_text(".yz-pin.k-cultural_palace") == GLYPHS["cultural_palace"]
     assert page.inner_text(".yz-pin.k-rest_station >> nth=0") == GLYPHS["rest_station"]
     view(page, 35.40, 116.85, 16)
-    planned = page.wait_for_selector(".yz-pin.s-planned", timeout=WAIT_MS)
+    planned = page.wait_for_selector(".yz-pin.s-planned > span", timeout=WAIT_MS)  # the pin drawn in its target
     assert planned.evaluate("el => getComputedStyle(el).borderStyle") == "dashed"
     view(page, 35.52, 116.90, 16)
     assert page.inner_text(".yz-pin.k-convalescence_base") == GLYPHS["convalescence_base"]

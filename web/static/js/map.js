@@ -211,13 +211,15 @@
     return rec;
   }
 
+  var PIN_TARGET = 44;  // px: what a finger can hit; the pin drawn inside it is 30 px (40 px when active)
+
   function pinIcon(rec, active) {
     var cls = "yz-pin k-" + token(rec.kind) + " s-" + token(rec.status) + (active ? " active" : "");
     return L.divIcon({
       className: cls,
       html: "<span>" + (GLYPHS[rec.kind] || "•") + "</span>",  // a constant glyph, no station data
-      iconSize: active ? [40, 40] : [30, 30],
-      iconAnchor: active ? [20, 20] : [15, 15],
+      iconSize: [PIN_TARGET, PIN_TARGET],
+      iconAnchor: [PIN_TARGET / 2, PIN_TARGET / 2],
       popupAnchor: [0, active ? -18 : -14]
     });
   }
@@ -307,7 +309,7 @@
 
   function popupContent(rec, distanceM) {
     var body = el("div", { className: "yz-popup" }, [
-      el("h3", { text: rec.name }),
+      el("h3", { text: rec.name, tabindex: "-1" }),
       el("p", { className: "meta" }, [
         el("span", { className: "kind", text: LABELS.kind[rec.kind] || rec.kind }), " ", openBadge(rec),
         rec.change ? el("span", { className: "change", text: rec.change }) : null,
@@ -338,7 +340,8 @@
     var marker = L.marker(L.latLng(rec.lat, rec.lon), {
       icon: pinIcon(rec, false), title: rec.name, alt: rec.name, riseOnHover: true
     });
-    marker.bindPopup(function () { return popupContent(byId[rec.id] || rec, distances[rec.id]); }, { maxWidth: 280 });
+    // autoPan off: keepInside (on popupopen, below) also keeps clear of /embed's link
+    marker.bindPopup(function () { return popupContent(byId[rec.id] || rec, distances[rec.id]); }, { maxWidth: 280, autoPan: false });
     marker.on("click", function () { selectResult(rec.id); });
     marker.yzId = rec.id;
     return marker;
@@ -348,9 +351,29 @@
 
   if (map.options.maxZoom === undefined) map.setMaxZoom(19);  // no tile layer (BASEMAP=none) sets none
   var cluster = L.markerClusterGroup({
-    showCoverageOnHover: false, maxClusterRadius: 45, disableClusteringAtZoom: 16, chunkedLoading: true
+    showCoverageOnHover: false, maxClusterRadius: 45, disableClusteringAtZoom: 16, chunkedLoading: true,
+    iconCreateFunction: function (group) {  // markercluster's own bubble, PIN_TARGET wide (its default is 40 px)
+      var n = group.getChildCount();
+      var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
+      return L.divIcon({
+        html: "<div><span>" + n + "</span></div>", className: "marker-cluster marker-cluster-" + size + " yz-cluster",
+        iconSize: L.point(PIN_TARGET, PIN_TARGET)
+      });
+    }
   });
   map.addLayer(cluster);
+  L.control.scale({ imperial: false }).addTo(map);  // metres and kilometres only
+  // Leaflet names the popup's close button in English: in the page's language, and focus moves into the popup
+  map.on("popupopen", function (e) {
+    var close = e.popup.getElement() && e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) {
+      close.setAttribute("aria-label", S.close);
+      close.setAttribute("title", S.close);
+    }
+    keepInside(e.popup);
+    var title = e.popup.getElement() && e.popup.getElement().querySelector(".yz-popup h3");
+    if (title) title.focus({ preventScroll: true });  // the keyboard goes on to its buttons from here
+  });
 
   // ---- filters ------------------------------------------------------------------------------
   var filtersForm = $("filters");
@@ -678,9 +701,36 @@
     } else {
       map.setView(ll, Math.max(map.getZoom(), 15), { animate: false });
     }
-    // Keep the whole popup on screen: move the map down if its top is cut off.
-    var top = map.latLngToContainerPoint(ll).y - popupH;
-    if (top < 8) map.panBy([0, top - 8], { animate: false });
+    keepInside(highlight.getPopup());
+  }
+
+  var POPUP_MARGIN = 8;  // px between a popup and the map's edges or its controls
+
+  /** Pan the map (at once) so that the whole of an open popup is on it, clear of the map's controls (zoom,
+   *  legend, scale, credits) and of /embed's "open the full map" link: name and buttons never cut off. */
+  function keepInside(popup) {
+    var node = popup && popup.getElement();
+    if (!node) return;
+    var frame = map.getContainer().getBoundingClientRect();
+    var r = node.getBoundingClientRect();
+    var dx = 0;
+    if (r.left < frame.left + POPUP_MARGIN) dx = r.left - frame.left - POPUP_MARGIN;
+    else if (r.right > frame.right - POPUP_MARGIN) dx = Math.min(r.right - frame.right + POPUP_MARGIN, r.left - frame.left - POPUP_MARGIN);
+    var left = r.left - dx;
+    var right = r.right - dx;
+    var top = frame.top + POPUP_MARGIN;
+    var bottom = frame.bottom - POPUP_MARGIN;
+    var blockers = document.querySelectorAll(".embed-open, .leaflet-top .leaflet-control, .leaflet-bottom .leaflet-control");
+    Array.prototype.forEach.call(blockers, function (b) {
+      var box = b.getBoundingClientRect();
+      if (!box.width || box.right <= left || box.left >= right) return;  // not above or below the popup
+      if (b.closest(".leaflet-bottom")) bottom = Math.min(bottom, box.top - POPUP_MARGIN / 2);
+      else top = Math.max(top, box.bottom + POPUP_MARGIN / 2);
+    });
+    var dy = 0;
+    if (r.top < top) dy = r.top - top;
+    else if (r.bottom > bottom) dy = Math.min(r.bottom - bottom, r.top - top);  // too tall: its title stays in sight
+    if (dx || dy) map.panBy([Math.round(dx), Math.round(dy)], { animate: false });
   }
 
   // ---- search -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
   var map = window[DATA.mapVar];
   if (!map) return;
   var STYLE = DATA.style;
+  L.control.scale({ imperial: false }).addTo(map);  // metres and kilometres only
 
   function token(value) {  // a safe CSS class fragment from an adcode or a vocabulary key
     return String(value).replace(/[^a-z0-9_-]/gi, "");
