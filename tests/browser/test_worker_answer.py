@@ -325,3 +325,24 @@ def test_when_the_router_fails_every_result_keeps_the_straight_line_labelled(
         watch.assert_clean()
     finally:
         server.stop()
+
+
+def test_the_place_searched_for_is_shown_as_text_in_its_marker_tooltip(live_server, make_page, stub):
+    hostile = '济宁火车站<img src="x" onerror="window.yzHacked = 1">'
+    answer = stub.answer
+    stub.answer = lambda path, params: answer(path, {**params, "address": "济宁火车站"}
+                                              if params.get("address") == hostile else params)
+    page, watch = make_page(geolocation=POSITION, grant=False)
+    open_map(page, live_server.url)
+    page.fill("#q", hostile)
+    page.press("#q", "Enter")
+    page.wait_for_function("() => document.querySelector('#results-title').textContent.includes('济宁火车站')",
+                           timeout=WAIT_MS)
+    assert page.inner_text("#results-title") == f"离“{hostile}”最近的驿站"
+    page.evaluate("""() => yizhan.map.eachLayer(layer => {
+        if (layer.getTooltip && layer.getTooltip() && /yz-place/.test(layer.options.className || "")) layer.openTooltip();
+    })""")
+    tooltip = page.wait_for_selector(".leaflet-tooltip", timeout=WAIT_MS)
+    assert tooltip.inner_text().endswith(hostile)  # the words as typed, markup and all
+    assert tooltip.query_selector("img") is None and page.evaluate("() => window.yzHacked") is None
+    watch.assert_clean()

@@ -456,7 +456,8 @@
       L.circle(ll, { radius: accuracyM, className: "yz-accuracy", interactive: false }).addTo(youLayer);
     }
     L.circleMarker(ll, { radius: 9, className: placeName ? "yz-you yz-place" : "yz-you", interactive: true, pane: "yz-you" })
-      .bindTooltip(placeName ? S.place_marker + " · " + placeName : S.you_are_here).addTo(youLayer);
+      .bindTooltip(el("span", { text: placeName ? S.place_marker + " · " + placeName : S.you_are_here }))  // text: a string would be HTML
+      .addTo(youLayer);
   }
 
   function setPicking(on) {
