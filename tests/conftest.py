@@ -161,3 +161,20 @@ def app(app_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Say why tests were skipped, once per reason, also without ``-rs`` (``make test`` runs ``-q``):
+    a machine without PostgreSQL or Chromium skips those tests, never silently."""
+    chars = config.option.reportchars or ""
+    if any(c in chars for c in "saA"):
+        return  # pytest lists every skip itself
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+            reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.section("skipped, and why")
+        for reason, n in sorted(reasons.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{n} skipped: {reason}")
