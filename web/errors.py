@@ -69,6 +69,8 @@ def _render(status: int, title: str, message: str, extra: dict[str, Any] | None 
     extra = extra or {}
     if wants_json():
         response = json_response(error_payload(status, message, **extra), status)
+    elif status == 404:
+        response = Response(_not_found_page(), status=404, mimetype="text/html")
     else:
         try:
             html = render_template("error.html", status=status, title=title, message=message, both=i18n.both,
@@ -81,6 +83,23 @@ def _render(status: int, title: str, message: str, extra: dict[str, Any] | None 
     for key, value in headers or []:
         response.headers[key] = value
     return response
+
+
+def _not_found_page() -> str:
+    """The styled 404 page in the visitor's language (``web.i18n.get_lang``), offering the map and the nearest
+    stations; a plain page if the site's template cannot be drawn (no data loaded, for one)."""
+    from . import templating
+
+    try:
+        return render_template("not_found.html", station_missing=request.path.startswith("/stations/"),
+                               **templating.page_globals())
+    except Exception:  # a broken page must not hide the 404
+        log.exception("not_found.html failed to render")
+        lang = i18n.get_lang()
+        return (f"<!doctype html><html lang=\"{i18n.HTML_LANG[lang]}\"><meta charset=utf-8>"
+                f"<title>404 {escape(i18n.translate('not_found.title', lang))}</title>"
+                f"<main><h1>404 {escape(i18n.translate('not_found.title', lang))}</h1>"
+                f"<p><a href=\"/\">{escape(i18n.translate('back_to_map', lang))}</a></p></main>")
 
 
 #: at most this many problems are listed in a JSON error

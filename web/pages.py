@@ -297,8 +297,12 @@ def station(station_id: str, query: PositionQuery):
     if s.county_code and s.county_code in state().counties:
         county = state().counties.name(s.county_code)
     open_now, change = hours.state_at(s.opening_hours, at, s.status)
+    # opened from the map or the list with ?lat=&lon=: how far the station is from there (geodesic, WGS-84)
+    distance_m = routing.geodesic_m(origin, (s.lon, s.lat)) if origin is not None else None
     return render_template(
         "station.html", s=s, county=county,
+        distance=format_distance(distance_m, lang) if distance_m is not None else None,
+        walk=walk_text(distance_m, lang) if distance_m is not None else None,
         # no walking directions to a station that cannot be used now: its notice says why instead
         links=maps.navigation_links(s, origin) if s.status == "open" else None, notice=status_notice(s, lang),
         change_text=hours.change_text(open_now, change, at, lang),

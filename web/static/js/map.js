@@ -301,9 +301,14 @@
     rec.amenities.forEach(function (key) {
       var lab = LABELS.amenity[key];
       if (!lab) return;
-      list.appendChild(el("span", { className: "amen-icon", title: lab, "aria-label": lab, role: "listitem" }, [icon(key)]));
+      // the pictogram's words: a tooltip, and text for screen readers (the legend says them on screen)
+      list.appendChild(el("span", { className: "amen-icon", title: lab, role: "listitem", "data-amenity": key },
+        [icon(key), el("span", { className: "vh", text: lab })]));
     });
-    if (rec.h24) list.appendChild(el("span", { className: "amen-icon h24", title: S.open_24h, role: "listitem", text: "24h" }));
+    if (rec.h24) {
+      list.appendChild(el("span", { className: "amen-icon h24", title: S.open_24h, role: "listitem" },
+        [el("span", { "aria-hidden": "true", text: "24h" }), el("span", { className: "vh", text: S.open_24h })]));
+    }
     return list;
   }
 
@@ -335,6 +340,7 @@
   }
 
   var markers = {};
+  var selectedId = null;  // the station whose popup is open (in the URL)
 
   function makeMarker(rec) {
     var marker = L.marker(L.latLng(rec.lat, rec.lon), {
@@ -342,7 +348,11 @@
     });
     // autoPan off: keepInside (on popupopen, below) also keeps clear of /embed's link
     marker.bindPopup(function () { return popupContent(byId[rec.id] || rec, distances[rec.id]); }, { maxWidth: 280, autoPan: false });
-    marker.on("click", function () { selectResult(rec.id); });
+    marker.on("click", function () {
+      selectResult(rec.id);
+      selectedId = rec.id;
+      writeUrl();
+    });
     marker.yzId = rec.id;
     return marker;
   }
@@ -427,6 +437,7 @@
 
   filtersForm.addEventListener("change", function () {
     applyFilters();
+    writeUrl();
     if (REMOTE) loadVisible();  // kind and amenities are asked of the API
     if (searchInput.value.trim()) runSearch();
     else if (position) findNearest();
@@ -619,14 +630,19 @@
     return f.serves ? C.notes.serves : C.notes.all;
   }
 
-  function revealResults() {  // a short iframe: scroll the panel (only the panel) to the answer
-    if (!C.embed) return;
+  var SHOWN_WHOLE = 3;  // on a phone the first three answers are whole in sight (in the embed: the first)
+
+  /** A short panel (a phone's bottom sheet, an iframe): scroll the panel (only the panel) to the answers, the
+   *  first SHOWN_WHOLE of them whole in sight, the title (and what the list holds) above them if there is room. */
+  function revealResults() {
     var panel = $("panel");
+    if (!C.embed && window.matchMedia("(min-width: 800px)").matches) return;  // a wide screen's side panel
+    if (panel.scrollHeight <= panel.clientHeight) return;  // all in sight
     var top = resultsTitle.offsetTop - 6;
-    var first = resultsEl.firstElementChild;
-    if (first) {  // the first answer whole in sight; the title (and what the list holds) above it if there is room
-      top = Math.max(top, first.offsetTop + first.offsetHeight + 6 - panel.clientHeight);
-    }
+    var items = resultsEl.children;
+    var last = items[Math.min(C.embed ? 1 : SHOWN_WHOLE, items.length) - 1];
+    if (last) top = Math.max(top, last.offsetTop + last.offsetHeight + 6 - panel.clientHeight);
+    if (items[0]) top = Math.min(top, items[0].offsetTop - 6);  // never past the first answer
     panel.scrollTop = Math.max(0, top);
   }
 
@@ -677,7 +693,9 @@
       { className: "yz-route", interactive: false }).addTo(routeLayer);
   }
 
-  function showStation(id, fit) {
+  /** Select a station and open its popup: ``fit`` frames it with the position, ``keepView`` leaves the view
+   *  as it is (a shared link's view); otherwise the map centres on it. */
+  function showStation(id, fit, keepView) {
     var rec = byId[id];
     if (!rec) return;
     selectResult(id);
@@ -690,10 +708,13 @@
     map.invalidateSize({ pan: false });
     highlight.addTo(map);
     highlight.openPopup();
+    selectedId = id;
     var popupEl = highlight.getPopup().getElement();
     var popupH = popupEl ? popupEl.offsetHeight + 30 : 220;  // + the tip and the pin
     var size = map.getSize();
-    if (position && fit) {
+    if (keepView) {
+      // as the link had it
+    } else if (position && fit) {
       var you = toMap(position.lat, position.lon);
       map.fitBounds(L.latLngBounds([you, ll]), {
         paddingTopLeft: [28, Math.min(popupH, size.y * 0.7)], paddingBottomRight: [28, 28],
@@ -703,6 +724,7 @@
       map.setView(ll, Math.max(map.getZoom(), 15), { animate: false });
     }
     keepInside(highlight.getPopup());
+    writeUrl();
   }
 
   var POPUP_MARGIN = 8;  // px between a popup and the map's edges or its controls
@@ -869,6 +891,21 @@
       " " + (LABELS.status.under_construction || "") + " / " + (LABELS.status.planned || "")
     ]));
     box.appendChild(list);
+    // the amenities' pictograms in words (the list and the popups show the pictograms alone)
+    box.appendChild(el("p", { className: "yz-legend-title", text: S.amenities }));
+    var amenities = el("ul", { className: "yz-legend-amenities" });
+    Object.keys(LABELS.amenity).forEach(function (key) {
+      amenities.appendChild(el("li", { "data-amenity": key }, [
+        el("span", { className: "amen-icon" }, [icon(key)]), " " + LABELS.amenity[key]
+      ]));
+    });
+    amenities.appendChild(el("li", null, [
+      el("span", { className: "amen-icon h24", "aria-hidden": "true", text: "24h" }), " " + S.open_24h
+    ]));
+    box.appendChild(amenities);
+    box.addEventListener("toggle", function () {  // open, it stays within the map (a phone's map is short)
+      box.style.maxHeight = box.open ? Math.max(120, map.getSize().y - 80) + "px" : "";
+    });
     L.DomEvent.disableClickPropagation(box);
     return box;
   };
@@ -990,6 +1027,72 @@
   if (window.ResizeObserver) {
     new ResizeObserver(function () { map.invalidateSize({ pan: false }); }).observe(map.getContainer());
   }
+
+  // ---- the view in the URL ---------------------------------------------------------------------
+  // The fragment holds the centre (WGS-84) and zoom, the station whose popup is open and the filters
+  // (#map=15/35.41200/116.58800&station=JN-RS-0001&amenity=toilet&open_now=1), kept up to date with
+  // history.replaceState: a link shared shows the same view. #nearest (the 404 page's link) finds the nearest.
+  var urlReady = false;
+  var DEFAULT_KIND = (filtersForm.querySelector("input[name=kind]:checked") || { value: "" }).value;
+
+  function writeUrl() {
+    if (!urlReady || !window.history || !history.replaceState) return;
+    var c = fromMap(map.getCenter());
+    var parts = ["map=" + map.getZoom() + "/" + c.lat.toFixed(5) + "/" + c.lon.toFixed(5)];
+    if (selectedId) parts.push("station=" + encodeURIComponent(selectedId));
+    var form = new FormData(filtersForm);
+    var kind = form.get("kind") || "";
+    if (kind !== DEFAULT_KIND) parts.push("kind=" + encodeURIComponent(kind || "all"));
+    var amenities = form.getAll("amenity");
+    if (amenities.length) parts.push("amenity=" + amenities.map(encodeURIComponent).join(","));
+    if (form.get("open_now")) parts.push("open_now=1");
+    if (form.get("h24")) parts.push("h24=1");
+    history.replaceState(history.state, "", location.pathname + location.search + "#" + parts.join("&"));
+  }
+
+  /** What the fragment asks for; a part that does not parse is ignored. */
+  function readUrl() {
+    var p = new URLSearchParams(location.hash.replace(/^#/, ""));
+    var out = { nearest: p.has("nearest"), station: p.get("station") || null, view: null, filters: null };
+    var m = /^(\d{1,2})\/(-?\d{1,2}(?:\.\d+)?)\/(-?\d{1,3}(?:\.\d+)?)$/.exec(p.get("map") || "");
+    if (m && Math.abs(+m[2]) <= 90 && Math.abs(+m[3]) <= 180) out.view = { zoom: +m[1], lat: +m[2], lon: +m[3] };
+    if (p.has("kind") || p.has("amenity") || p.has("open_now") || p.has("h24")) {
+      out.filters = {
+        kind: p.has("kind") ? (p.get("kind") === "all" ? "" : p.get("kind")) : null,
+        amenities: (p.get("amenity") || "").split(",").filter(Boolean),
+        openNow: p.get("open_now") === "1", h24: p.get("h24") === "1"
+      };
+    }
+    return out;
+  }
+
+  function setFilters(f) {
+    Array.prototype.forEach.call(filtersForm.elements, function (input) {
+      if (input.name === "kind" && f.kind !== null) input.checked = input.value === f.kind;
+      else if (input.name === "amenity") input.checked = f.amenities.indexOf(input.value) >= 0;
+      else if (input.name === "open_now") input.checked = f.openNow;
+      else if (input.name === "h24") input.checked = f.h24;
+    });
+  }
+
+  var asked = readUrl();
+  if (asked.filters) {
+    setFilters(asked.filters);
+    applyFilters();
+    if (REMOTE) loadVisible();
+  }
+  if (asked.view) {
+    var zoom = Math.min(map.getMaxZoom(), Math.max(map.getMinZoom(), asked.view.zoom));
+    map.setView(toMap(asked.view.lat, asked.view.lon), zoom, { animate: false });
+  }
+  if (asked.station && byId[asked.station]) showStation(asked.station, false, !!asked.view);
+  urlReady = true;
+  map.on("moveend", writeUrl);
+  map.on("popupclose", function () {  // another popup opening sets it again
+    selectedId = null;
+    writeUrl();
+  });
+  if (asked.nearest) locate();
 
   // A small handle for the browser tests and for debugging in the console.
   window.yizhan = {
