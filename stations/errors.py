@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,7 +87,17 @@ class Problem:
             text, cut = _quote(value, QUOTE_MAX_CHARS)
             if cut:
                 out["value"] = text
+        if not _json_ready(out["value"]):  # infinity (JSON's 1e400), NaN, a set...: quoted as text
+            out["value"] = quote_value(value)
         return out
+
+
+def _json_ready(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class ValidationError(YizhanError, ValueError):

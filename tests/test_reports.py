@@ -184,6 +184,15 @@ def test_the_api_refuses_a_bad_body_naming_the_member(staff_app, body, parameter
     assert rows(staff_app) == []
 
 
+@pytest.mark.parametrize("lon, shown", [("1e400", "inf"), ("-1e400", "-inf"), ("1" + "0" * 400, 10 ** 400)])
+def test_a_number_beyond_a_doubles_range_is_refused_naming_the_member(staff_app, lon, shown):
+    answer = staff_app.test_client().post("/api/stations/JN-RS-0001/reports", content_type="application/json",
+                                          data=f'{{"kind": "closed", "lon": {lon}, "lat": 35.41}}')
+    assert answer.status_code == 400
+    assert (answer.get_json()["error"]["parameter"], answer.get_json()["error"]["value"]) == ("lon", shown)
+    assert rows(staff_app) == []
+
+
 def test_the_api_takes_json_only_and_knows_its_stations(staff_app):
     client = staff_app.test_client()
     assert client.post("/api/stations/JN-RS-0001/reports", data={"kind": "closed"}).status_code == 415

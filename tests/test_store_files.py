@@ -102,6 +102,14 @@ def test_a_recent_temporary_file_is_left_alone(stations_path, counties_path):
 
 # ---- long values are quoted, not echoed ---------------------------------------------------------
 
+@pytest.mark.parametrize("value, shown", [(float("inf"), "inf"), (float("nan"), "nan"), ([float("-inf"), 35], "[-inf, 35]"),
+                                           ({"a"}, "{'a'}")])
+def test_a_value_json_cannot_carry_is_quoted_as_text(value, shown):
+    as_dict = Problem("JN-RS-0001", "beds", value, "a whole number ≥ 0").to_dict()
+    assert as_dict["value"] == shown
+    json.dumps(as_dict, allow_nan=False)  # what the API sends: never NaN or Infinity
+
+
 def test_a_long_value_is_quoted_with_its_length():
     long_name = "驿" * 500_000
     problem = Problem("JN-RS-0001", "name", long_name, "a non-blank text of at most 200 characters")

@@ -160,6 +160,20 @@ def test_bodies_are_checked_before_anything_is_written(staff_app, staff):
     assert store(staff_app).history(REN_STATION) == []
 
 
+@pytest.mark.parametrize("body, field", [('{"properties": {"beds": 1e400}}', "beds"),
+                                         ('{"properties": {"floor_area_m2": -1e400}}', "floor_area_m2"),
+                                         ('{"geometry": {"type": "Point", "coordinates": [1e400, 35.4]}}',
+                                          "geometry.coordinates")])
+def test_a_number_beyond_a_doubles_range_is_422_naming_the_field(staff_app, staff, body, field):
+    client = staff_app.test_client()  # JSON's 1e400 is read as infinity: refused, and quoted as text
+    answer = client.patch(f"/api/stations/{REN_STATION}", data=body, content_type=MERGE,
+                          headers={**staff.bearer("ren"), "If-Match": etag_of(client, REN_STATION)})
+    assert answer.status_code == 422, answer.get_data(as_text=True)
+    [problem] = answer.get_json()["error"]["problems"]
+    assert problem["field"] == field and "inf" in str(problem["value"])
+    assert store(staff_app).history(REN_STATION) == []
+
+
 # ---- adding and deleting ---------------------------------------------------------------------------
 
 def test_an_editor_adds_a_station_in_their_county_only(staff_app, staff):

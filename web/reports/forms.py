@@ -56,7 +56,10 @@ def _json_number(low: float, high: float, what: str):
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise Invalid("is not a number", value, allowed)
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer of hundreds of digits
+            raise Invalid("is out of range", value, allowed) from None
         if not math.isfinite(number) or not low <= number <= high:
             raise Invalid("is out of range", value, allowed)
         return number
