@@ -40,6 +40,12 @@ FILES: dict[str, list[tuple[str, str]]] = {
         ("dist/MarkerCluster.Default.css", "MarkerCluster.Default.css"),
         ("MIT-LICENCE.txt", "LICENSE"),
     ],
+    # zoom with ctrl + wheel or two fingers in an embedded map: the host page keeps its scrolling
+    "leaflet-gesture-handling": [
+        ("dist/leaflet-gesture-handling.min.js", "leaflet-gesture-handling.js"),
+        ("dist/leaflet-gesture-handling.min.css", "leaflet-gesture-handling.css"),
+        ("LICENSE", "LICENSE"),
+    ],
 }
 
 # Only for the browser tests (tests/browser/test_axe_browser.py): never linked from a page, never served.

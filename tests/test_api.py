@@ -595,12 +595,13 @@ def test_csp_tile_hosts_and_framing_follow_config(app_config):
     from web import create_app
 
     default = create_app(app_config).test_client().get("/api/health")
-    assert csp_of(default)["frame-ancestors"] == ["*"]  # county sites embed the map
+    assert csp_of(default)["frame-ancestors"] == ["'self'"]  # only the embed may be framed by other sites
+    assert csp_of(create_app(app_config).test_client().get("/embed"))["frame-ancestors"] == ["*"]
     assert "https://tile.openstreetmap.org" in csp_of(default)["img-src"]
 
     app = create_app({**app_config, "TILE_URL": "https://{s}.tiles.example.org:8443/{z}/{x}/{y}.png",
                       "EMBED_ALLOWED_ORIGINS": ["https://www.jining.gov.cn"]})
-    csp = csp_of(app.test_client().get("/api/health"))
+    csp = csp_of(app.test_client().get("/embed"))
     assert "https://*.tiles.example.org:8443" in csp["img-src"]
     assert csp["frame-ancestors"] == ["'self'", "https://www.jining.gov.cn"]
 
@@ -700,7 +701,7 @@ def test_openapi_document_is_well_formed(openapi_doc):
     assert doc["info"]["title"] and doc["info"]["version"]
     operation_ids = []
     for path, item in doc["paths"].items():
-        assert path.startswith(("/api/", "/ogc/"))  # the JSON API and the OGC API (web.ogc)
+        assert path.startswith(("/api/", "/ogc/")) or path == "/oembed"  # the JSON API, the OGC API, oEmbed
         for method, op in item.items():
             assert method in ("get", "post", "put", "patch", "delete", "head", "options")
             operation_ids.append(op["operationId"])
@@ -753,7 +754,7 @@ def test_openapi_embeds_the_station_schema_file(openapi_doc):
 def test_every_api_route_is_documented_and_every_documented_route_exists(app, openapi_doc):
     routes = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith(("/api/", "/ogc/")):  # the JSON API and the OGC API (web.ogc)
+        if rule.rule.startswith(("/api/", "/ogc/")) or rule.rule == "/oembed":  # the JSON API, the OGC API, oEmbed
             path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 routes.add((path, method.lower()))
@@ -769,6 +770,10 @@ def response_validator(doc, path, method, status, media):
 
 
 REAL_RESPONSES = [
+    ("/oembed?url=http%3A%2F%2Flocalhost%2Fembed%3Fcounty%3D370883&maxwidth=400", "/oembed"),
+    ("/oembed?url=http%3A%2F%2Fother.example%2Fembed", "/oembed"),
+    ("/oembed?url=http%3A%2F%2Flocalhost%2Fembed&format=xml", "/oembed"),
+    ("/oembed?url=http%3A%2F%2Flocalhost%2Fembed&maxheight=-1", "/oembed"),
     ("/api/nearest?lat=35.41&lon=116.59", "/api/nearest"),
     ("/api/nearest?lat=35.41&lon=116.59&k=50&status=open,closed,planned&amenity=drinking_water", "/api/nearest"),
     ("/api/nearest?lat=35.41&lon=116.59&crs=gcj02&at=2026-11-25T23:00", "/api/nearest"),

@@ -36,7 +36,7 @@ def test_embed_may_be_framed_by_any_site_by_default(client):
     assert "geolocation=(self)" in response.headers["Permissions-Policy"]
 
 
-def test_embed_framing_follows_embed_allowed_origins_and_other_pages_keep_theirs(app_config):
+def test_embed_framing_follows_embed_allowed_origins_and_every_other_page_only_the_site(app_config):
     from web import create_app
 
     app = create_app({**app_config, "EMBED_ALLOWED_ORIGINS": ["https://www.zoucheng.gov.cn"]})
@@ -44,14 +44,22 @@ def test_embed_framing_follows_embed_allowed_origins_and_other_pages_keep_theirs
     embed = client.get(f"/embed?county={ZOUCHENG}")
     assert csp_of(embed)["frame-ancestors"] == ["'self'", "https://www.zoucheng.gov.cn"]
     assert "X-Frame-Options" not in embed.headers
-    for path in ("/", "/list", "/stations/JN-RS-0001"):
+    for path in ("/", "/list", "/stations/JN-RS-0001", "/embed/builder", "/api/stations", "/nowhere",
+                 "/login"):
         other = client.get(path)
-        assert other.status_code == 200, path
-        assert csp_of(other)["frame-ancestors"] == ["'self'", "https://www.zoucheng.gov.cn"], path
-        assert "X-Frame-Options" not in other.headers, path
+        assert csp_of(other)["frame-ancestors"] == ["'self'"], path
+        assert other.headers["X-Frame-Options"] == "SAMEORIGIN", path
 
     only_self = create_app({**app_config, "EMBED_ALLOWED_ORIGINS": []}).test_client()
     assert csp_of(only_self.get("/embed"))["frame-ancestors"] == ["'self'"]
+
+
+def test_by_default_only_the_embed_may_be_framed_by_any_site(client):
+    assert csp_of(client.get("/embed"))["frame-ancestors"] == ["*"]
+    home = client.get("/")
+    assert csp_of(home)["frame-ancestors"] == ["'self'"] and home.headers["X-Frame-Options"] == "SAMEORIGIN"
+    # a bad parameter's answer of the embed is still the embed's (the host page shows the site's message)
+    assert csp_of(client.get("/embed?county=999999"))["frame-ancestors"] == ["*"]
 
 
 # ---- the county fit ------------------------------------------------------------------------------
@@ -135,7 +143,10 @@ def test_embed_has_no_top_bar_and_links_to_the_full_map_in_a_new_tab(client):
     assert "在驿站地图中打开" in html
     config = page_data(html)["config"]
     assert config["embed"] is True
-    assert sorted(s["id"] for s in page_data(html)["stations"]) == visible_ids()
+    # the county's stations only (closed ones are never drawn)
+    assert sorted(s["id"] for s in page_data(html)["stations"]) == sorted(
+        f["properties"]["id"] for f in STATION_FEATURES
+        if f["properties"].get("county_code") == ZOUCHENG and f["properties"]["status"] != "closed")
     # The full map still has its top bar.
     full = parse(client.get(f"/?county={ZOUCHENG}").get_data(as_text=True))
     assert "topbar" in [a.get("class", "") for _, a in full.tags]

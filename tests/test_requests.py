@@ -202,8 +202,9 @@ def test_every_view_of_the_site_is_declared_in_the_request_layer(app):
     assert not undeclared, f"views without a request-layer declaration: {undeclared}"
     for name, endpoint in declared.items():
         rule = next(r for r in app.url_map.iter_rules() if r.endpoint == name)
-        # the JSON API and the OGC API (/ogc, web.ogc) are the documented layer; pages are not
-        assert (endpoint.layer is api) == rule.rule.startswith(("/api/", "/ogc/")), name
+        # the JSON API, the OGC API (/ogc, web.ogc) and oEmbed (/oembed, web.embeds) are the documented
+        # layer; pages are not
+        assert (endpoint.layer is api) == (rule.rule.startswith(("/api/", "/ogc/")) or rule.rule == "/oembed"), name
         assert endpoint.layer in (api, pages)
 
 

@@ -190,8 +190,8 @@ def assert_no_data_in_inline_scripts(page: Page, where: str) -> None:
 
 @pytest.mark.parametrize("url,county", [
     ("/", None), ("/?lang=en", None), ("/embed", None),
-    ("/?county=370811", "370811"), ("/embed?county=370883", "370883"),
-    ("/embed?county=" + quote(HOSTILE_COUNTIES["370812"]), "370812"),  # a county by its (hostile) name
+    ("/?county=370811", "370811"), ("/?county=370883", "370883"),
+    ("/?county=" + quote(HOSTILE_COUNTIES["370812"]), "370812"),  # a county by its (hostile) name
 ])
 def test_map_pages_carry_the_texts_as_data(client, url, county):
     page = get_page(client, url)

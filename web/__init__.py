@@ -24,7 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .state import init_state
     init_state(app)
 
-    from . import api, background, hosts, i18n, limits, pages, planning, errors, security
+    from . import api, background, embeds, hosts, i18n, limits, pages, planning, errors, security
     from . import auth, db, manage, signin, write_api
     hosts.register(app)  # first request hook: no other code sees an untrusted Host; ProxyFix (PROXY_COUNT)
     i18n.register(app)  # Flask-Babel: the language choice and the catalogue (stations/locale)
@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(markers.bp)  # /api/map/markers: a large store's map, area by area
     app.register_blueprint(write_api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(embeds.bp)  # /embed/builder, /oembed (the embed /embed itself is a map page)
     app.register_blueprint(planning.bp)
     app.register_blueprint(signin.bp)
     app.register_blueprint(manage.bp)

@@ -38,6 +38,9 @@ MARKERCLUSTER_CSS = [
     ("markerclustercss", "vendor/leaflet.markercluster/MarkerCluster.css"),
     ("markerclusterdefaultcss", "vendor/leaflet.markercluster/MarkerCluster.Default.css"),
 ]
+# Zoom with ctrl + wheel or two fingers (embedded maps): npm ``leaflet-gesture-handling``.
+GESTURE_JS = [("gesturehandlingjs", "vendor/leaflet-gesture-handling/leaflet-gesture-handling.js")]
+GESTURE_CSS = [("gesturehandlingcss", "vendor/leaflet-gesture-handling/leaflet-gesture-handling.css")]
 # Our own files, served from web/static (committed).
 SITE_CSS = [("yizhan_map_css", "css/map.css")]
 
@@ -81,12 +84,13 @@ def use_local_assets(static_url_path: str = "/static") -> None:
 
 def vendor_missing() -> list[str]:
     """The vendored files that are not there (run ``make assets``)."""
-    wanted = LEAFLET_JS + LEAFLET_CSS + MARKERCLUSTER_JS + MARKERCLUSTER_CSS
+    wanted = LEAFLET_JS + LEAFLET_CSS + MARKERCLUSTER_JS + MARKERCLUSTER_CSS + GESTURE_JS + GESTURE_CSS
     return [rel for _, rel in wanted if not (STATIC_DIR / rel).is_file()]
 
 
-def page_assets(static_url_path: str = "/static") -> dict[str, list[str]]:
-    """URLs of the JS and CSS that the map page loads, in order."""
+def page_assets(static_url_path: str = "/static", gestures: bool = False) -> dict[str, list[str]]:
+    """URLs of the JS and CSS that the map page loads, in order; ``gestures``: with leaflet-gesture-handling
+    (after Leaflet, before the map is made: it hooks into every new map)."""
     use_local_assets(static_url_path)
     prefix = static_url_path.rstrip("/") + "/"
 
@@ -96,6 +100,9 @@ def page_assets(static_url_path: str = "/static") -> dict[str, list[str]]:
     js = [fresh(u) for _, u in folium.Map.default_js + folium.plugins.MarkerCluster.default_js]
     css = [fresh(u) for _, u in folium.Map.default_css[:1] + folium.plugins.MarkerCluster.default_css
            + folium.Map.default_css[1:]]
+    if gestures:
+        js += [static_path(rel, static_url_path) for _, rel in GESTURE_JS]
+        css[-1:-1] = [static_path(rel, static_url_path) for _, rel in GESTURE_CSS]  # before our own map.css
     return {"js": js, "css": css}
 
 

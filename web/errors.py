@@ -30,6 +30,8 @@ from . import i18n
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api"
+#: JSON answers outside /api: oEmbed (``web.embeds``)
+JSON_PATHS = ("/oembed",)
 #: paths whose answers are negotiated JSON first (``f=json|html``, else ``Accept``): the OGC API
 NEGOTIATED_PREFIX = "/ogc"
 
@@ -42,7 +44,7 @@ def wants_json() -> bool:
     """JSON for the API (and for clients that prefer JSON over HTML), HTML otherwise; under ``/ogc`` as
     its answers are: ``f=json``/``f=html``, else JSON unless ``Accept`` prefers HTML."""
     path = request.path
-    if _under(path, API_PREFIX):
+    if _under(path, API_PREFIX) or path in JSON_PATHS:
         return True
     if _under(path, NEGOTIATED_PREFIX):
         f = request.args.get("f", "").strip()

@@ -37,6 +37,8 @@ JS_KEYS = (
     "opens_at", "opens_tomorrow", "opens_on_day", "opens_on_date", "closes_at", "date_md", "route_text",
     "no_navigation", "place_nearest_title", "place_searching", "place_not_found", "place_outside",
     "place_unavailable", "place_rate_limited", "place_marker",
+    # an embed's full-screen button
+    "fullscreen",
 )
 
 

@@ -23,12 +23,14 @@ from stations.errors import NotFound, quote_value
 from stations import hours, routing
 from stations.model import AMENITIES, KINDS, STATUSES, Station, phone_parts
 from stations.search import matches_text, words
+from stations.serves import SERVES
 
 from . import assets, i18n, maps, templating
 from .requests import LOOKUP
 from .requests import pages as page_routes
 from .requests.lookups import MARKERS_LIMIT_MAX
-from .requests.queries import ListQuery, MapQuery, PositionQuery
+from .requests.queries import CONTROLS, EmbedQuery, ListQuery, MapQuery, PositionQuery
+from .security import embeddable
 from .state import state
 from .templating import page_json
 
@@ -187,45 +189,76 @@ def _map_summary(stations: list[Station]) -> tuple[int, bool]:
     return sum(1 for s in stations if s.status != "closed"), any(s.sample for s in stations)
 
 
-def render_map_page(template: str, query: MapQuery, embed: bool = False):
-    """The worker map (``/``) or its embeddable twin (``/embed``), optionally fitted to ``?county=``
-    (an adcode such as ``370883`` or a county's exact name; an unknown one is a 400 naming it)."""
+def _restricted_stations(query: EmbedQuery) -> list[Station]:
+    """An embed's stations: its county's, of its kinds (every kind when none is given)."""
+    st = state()
+    return list(st.store.query(county=query.county, kind=query.kind or None))
+
+
+def render_map_page(template: str, query: MapQuery | EmbedQuery, embed: bool = False, export: bool = False):
+    """The worker map (``/``), its embeddable twin (``/embed``) or the static export's page, optionally
+    fitted to ``?county=`` (an adcode such as ``370883`` or a county's exact name; an unknown one is a
+    400 naming it).
+
+    An embed restricted to a county or kinds (``EmbedQuery.restricted``) carries only those stations, all
+    of them, and its "find the nearest" searches them in the browser (``localNearest``). The static export
+    (``export``: ``yizhan export-html``) does too, and asks nothing of the site: no API URL, no link to a
+    page of ours unless ``PUBLIC_URL`` says where the site is; open now is not known in a file written once,
+    so it ranks by distance only.
+    """
+    from . import embeds, security
+
     lang = i18n.get_lang()
     county = query.county
     st = state()
     config = current_app.config
-    crs = maps.display_crs(config)
+    options = query if isinstance(query, EmbedQuery) else None
+    basemap = options.basemap if options and options.basemap else config["BASEMAP"]
+    map_config = embeds.basemap_config(config, basemap)
+    if map_config is not config:
+        security.use_tiles_of(map_config)
+    crs = maps.display_crs(map_config)
     inline_max, remote_min_zoom = map_limits(config)
     static_url = current_app.static_url_path or "/static"
     parts: maps.MapParts = st.cached(
-        ("pages.map", static_url),
-        lambda: maps.render_map(maps.build_map(config, st.counties, static_url)),
+        ("pages.map", static_url, basemap),
+        lambda: maps.render_map(maps.build_map(map_config, st.counties, static_url)),
     )
-    stations = st.store.all()
-    count, any_sample = st.cached("pages.map.summary", lambda: _map_summary(stations))
-    remote = len(stations) > inline_max
+    local = export or bool(options and options.restricted)
+    if local:
+        stations = _restricted_stations(options) if options else st.store.all()
+        count, any_sample = _map_summary(stations)
+    else:
+        stations = st.store.all()
+        count, any_sample = st.cached("pages.map.summary", lambda: _map_summary(stations))
+    remote = not local and len(stations) > inline_max
     if remote:  # too many to inline: the page script asks the API for the visible area
         records: list[dict[str, Any]] = []
     else:
         at = now_shanghai()
-        flags = {s.id: open_state(s, at) for s in stations}
+        flags = {s.id: None if export else open_state(s, at) for s in stations}
         records = maps.marker_records(stations, crs, flags, [s.id for s in stations if always_open(s)],
                                       county_names(), {s.id: describe_hours(s, lang) for s in stations})
     from .lookups import site_router
+    controls = list(options.shown_controls) if options else list(CONTROLS)
+    kinds = list(options.kind) if options and options.kind else list(KINDS)
+    public = (config.get("PUBLIC_URL") or "").rstrip("/")
+    site_links = not export or bool(public)
     data = {
         "config": {
             "mapVar": parts.name, "crs": crs, "lang": lang, "k": NEAREST_K,
-            "walkSpeedKmh": WALK_SPEED_KMH, "maxWalkM": MAX_WALK_M, "nearestUrl": "/api/nearest",
+            "walkSpeedKmh": WALK_SPEED_KMH, "maxWalkM": MAX_WALK_M, "nearestUrl": None if export else "/api/nearest",
             # "find the nearest": open now first, the kinds a passing worker needs (a filter away: the rest)
-            "rank": MAP_RANK, "serves": MAP_SERVES,
+            "rank": "distance" if export else MAP_RANK, "serves": MAP_SERVES,
             "notes": {"serves": results_note(lang, MAP_SERVES), "all": results_note(lang, None),
                       "kind": {k: results_note(lang, None, k) for k in KINDS}},
-            "placesUrl": url_for("lookups.places"),
+            "placesUrl": None if export else url_for("lookups.places"),
             # the walking route of the first results, where a router is configured (else the straight line)
-            "routeUrl": url_for("lookups.route") if site_router() is not None else None,
+            "routeUrl": url_for("lookups.route") if site_router() is not None and not export else None,
             "routed": ROUTED_RESULTS,
-            "stationUrl": url_for("pages.station", station_id="__ID__"),
-            "listUrl": url_for("pages.directory"),
+            "stationUrl": page_url("pages.station", station_id="__ID__") if export and site_links
+            else None if export else url_for("pages.station", station_id="__ID__"),
+            "listUrl": None if export else url_for("pages.directory"),
             "embed": embed,
             "county": st.cached(("pages.county", county, crs), lambda: maps.county_view(st.counties, county, crs))
             if county else None,
@@ -235,6 +268,13 @@ def render_map_page(template: str, query: MapQuery, embed: bool = False):
             # the area's markers as the inline ones (hours, open now), the script following `next_offset`
             "remote": {"url": url_for("markers.markers"), "minZoom": remote_min_zoom, "limit": MARKERS_LIMIT_MAX}
             if remote else None,
+            # an embed's or an export's own stations, searched in the browser (each serves-set's members)
+            "localNearest": local,
+            "serving": {name: [s.id for s in stations if test(s)] for name, test in SERVES.items()} if local else None,
+            "controls": controls,
+            # an embed zooms with ctrl + wheel or two fingers: the host page keeps its scrolling
+            "gesture": {key: i18n.translate(f"gesture.{key}", lang) for key in ("touch", "scroll", "scrollMac")}
+            if embed else None,
         },
         "strings": i18n.js_strings(lang),
         "labels": {
@@ -247,10 +287,20 @@ def render_map_page(template: str, query: MapQuery, embed: bool = False):
         },
         "stations": records,
     }
+    if export:
+        full_map_url = public + url_for("pages.index", county=county, lang=lang) if public else None
+    else:
+        full_map_url = url_for("pages.index", county=county, lang=lang)
+    oembed = None
+    if embed and not export:
+        oembed = embeds.oembed_discovery_url(embeds.embed_url(options) if options else page_url("pages.embed"))
+    elif not embed:
+        oembed = embeds.oembed_discovery_url(page_url("pages.index", **({"county": county} if county else {})))
     return render_template(
-        template, map_parts=parts, data_json=page_json(data), assets=assets.page_assets(static_url),
-        any_sample=any_sample, count=count, county=data["config"]["county"], map_serves=MAP_SERVES,
-        full_map_url=url_for("pages.index", county=county, lang=lang),
+        template, map_parts=parts, data_json=page_json(data),
+        assets=assets.page_assets(static_url, gestures=embed), any_sample=any_sample, count=count,
+        county=data["config"]["county"], map_serves=MAP_SERVES, full_map_url=full_map_url, controls=set(controls),
+        filter_kinds=kinds, offer_serves=not (options and options.kind), exported=export, oembed_url=oembed,
     )
 
 
@@ -261,11 +311,14 @@ def index(query: MapQuery):
 
 
 @bp.get("/embed")
-@page_routes.route(query=MapQuery)
-def embed(query: MapQuery):
+@embeddable
+@page_routes.route(query=EmbedQuery)
+def embed(query: EmbedQuery):
     """The map for an ``<iframe>`` on county and union websites: no top bar, links open a new tab.
 
-    Framing is governed by ``EMBED_ALLOWED_ORIGINS`` (``frame-ancestors``, see ``web.security``).
+    Options (``EmbedQuery``): ``county``, ``kind``, ``lang``, ``basemap``, ``controls``; the builder
+    (``/embed/builder``) writes the code. Framing is governed by ``EMBED_ALLOWED_ORIGINS``
+    (``frame-ancestors``, see ``web.security``); every other page may be framed by the site only.
     """
     return render_map_page("embed.html", query, embed=True)
 

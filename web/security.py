@@ -10,9 +10,16 @@ and on the answer of any method; :func:`_reads_only` takes every CORS header off
 
 Settings read here (declared and checked in ``web.settings``): ``TILE_HOSTS`` (origins of the
 basemap tiles for ``img-src``; default derived from ``TILE_URL``, else from ``BASEMAP``),
-``EMBED_ALLOWED_ORIGINS`` (who may frame the site: ``frame-ancestors``; ``["*"]`` by default because
-county and union websites embed the map, ``[]`` only the site itself) and ``CSP_EXTRA`` (directive ->
-sources appended to the policy, e.g. a report-uri).
+``EMBED_ALLOWED_ORIGINS`` (who may frame the embeddable pages: ``frame-ancestors``; ``["*"]`` by default
+because county and union websites embed the map, ``[]`` only the site itself) and ``CSP_EXTRA``
+(directive -> sources appended to the policy, e.g. a report-uri).
+
+Framing: only the views marked :func:`embeddable` (``/embed``) follow ``EMBED_ALLOWED_ORIGINS``; every
+other answer (the map ``/``, the staff pages, the API, errors of other pages) may be framed by the site
+itself only: ``frame-ancestors 'self'`` and ``X-Frame-Options: SAMEORIGIN`` (for browsers without CSP
+level 2), so that no other site can lay a signed-in page under a decoy (clickjacking). A view that draws
+another basemap than the site's (``/embed?basemap=``) sets :func:`use_tiles_of` so that ``img-src``
+allows that basemap's tiles.
 
 Templates put ``nonce="{{ csp_nonce() }}"`` on any inline ``<script>`` they must keep
 (folium's map script); ``script-src`` has no ``'unsafe-inline'``.
@@ -73,20 +80,52 @@ def tile_sources(config) -> list[str]:
     return list(BASEMAP_TILE_HOSTS[config["BASEMAP"]])
 
 
-def content_security_policy(config, nonce: str | None) -> str:
+#: the attribute that marks a view whose pages other sites may frame (``EMBED_ALLOWED_ORIGINS``)
+EMBEDDABLE_ATTRIBUTE = "yizhan_embeddable"
+
+
+def embeddable(view):
+    """Mark a view as embeddable: its answers may be framed by ``EMBED_ALLOWED_ORIGINS``."""
+    setattr(view, EMBEDDABLE_ATTRIBUTE, True)
+    return view
+
+
+def is_embeddable(view) -> bool:
+    """Whether ``view`` (or a function it wraps) was marked :func:`embeddable`."""
+    while view is not None:
+        if getattr(view, EMBEDDABLE_ATTRIBUTE, False):
+            return True
+        view = getattr(view, "__wrapped__", None)
+    return False
+
+
+def use_tiles_of(config) -> None:
+    """This answer draws the basemap of ``config`` (a copy of the app's with another ``BASEMAP``)."""
+    g.csp_tiles_config = config
+
+
+def frame_ancestors(config, embed_page: bool) -> list[str]:
+    """``frame-ancestors`` sources: ``EMBED_ALLOWED_ORIGINS`` for an embeddable page, else the site itself."""
+    if not embed_page:
+        return ["'self'"]
     embed = config["EMBED_ALLOWED_ORIGINS"]
+    return ["'self'", *embed] if embed != ["*"] else ["*"]
+
+
+def content_security_policy(config, nonce: str | None, embed_page: bool = False, tiles_config=None) -> str:
+    """The policy of an answer; ``tiles_config`` (default ``config``) says which basemap's tiles it draws."""
     directives: dict[str, list[str]] = {
         "default-src": ["'self'"],
         "script-src": ["'self'"] + ([f"'nonce-{nonce}'"] if nonce else []),
         # Leaflet positions markers and tiles with inline style attributes.
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:", "blob:", *tile_sources(config)],
+        "img-src": ["'self'", "data:", "blob:", *tile_sources(tiles_config or config)],
         "font-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
-        "frame-ancestors": ["'self'", *embed] if embed != ["*"] else ["*"],
+        "frame-ancestors": frame_ancestors(config, embed_page),
     }
     for key, sources in config["CSP_EXTRA"].items():
         directives.setdefault(key, []).extend(sources)
@@ -100,22 +139,35 @@ def _dedupe(items: Iterable[str]) -> list[str]:
 _NONCE_MARK = "\x00nonce\x00"
 
 
-def _policy_template(app: Flask) -> str:
-    """The policy with a placeholder for the nonce, built once per configuration (hot path)."""
+_CSP_KEYS = ("TILE_HOSTS", "TILE_URL", "BASEMAP", "EMBED_ALLOWED_ORIGINS", "CSP_EXTRA")
+
+
+def _policy_template(app: Flask, embed_page: bool, tiles_config=None) -> str:
+    """The policy with a placeholder for the nonce, built once per configuration and kind of page (hot path)."""
     config = app.config
-    key = tuple(repr(config.get(k)) for k in ("TILE_HOSTS", "TILE_URL", "BASEMAP", "EMBED_ALLOWED_ORIGINS",
-                                              "CSP_EXTRA"))
-    cached = app.extensions.get("yizhan_csp")
-    if cached is None or cached[0] != key:
-        cached = (key, content_security_policy(config, _NONCE_MARK))
-        app.extensions["yizhan_csp"] = cached
-    return cached[1]
+    tiles = tiles_config or config
+    key = (embed_page, tuple(repr(config.get(k)) for k in _CSP_KEYS), tuple(repr(tiles.get(k)) for k in _CSP_KEYS))
+    cache = app.extensions.setdefault("yizhan_csp", {})
+    policy = cache.get(key)
+    if policy is None:
+        if len(cache) > 64:  # settings changed under a test's feet many times: start again
+            cache.clear()
+        policy = cache[key] = content_security_policy(config, _NONCE_MARK, embed_page, tiles)
+    return policy
+
+
+def _embed_page() -> bool:
+    return request.endpoint is not None and is_embeddable(current_app.view_functions.get(request.endpoint))
 
 
 def _set_headers(response: Response) -> Response:
     headers = response.headers
     # A nonce for every response: pages that need one have already asked for it via csp_nonce().
-    headers["Content-Security-Policy"] = _policy_template(current_app).replace(_NONCE_MARK, csp_nonce())
+    embed_page = _embed_page()
+    policy = _policy_template(current_app, embed_page, getattr(g, "csp_tiles_config", None))
+    headers["Content-Security-Policy"] = policy.replace(_NONCE_MARK, csp_nonce())
+    if not embed_page:
+        headers["X-Frame-Options"] = "SAMEORIGIN"
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     headers["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=(), payment=()"

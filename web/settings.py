@@ -337,6 +337,16 @@ def _origin(entry: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+def _frame_source(entry: str) -> str:
+    """``*``, or an origin ``scheme://host[:port]`` whose host may start with ``*.`` (every subdomain)."""
+    text = entry.strip()
+    if text == "*":
+        return text
+    wild = "://*." in text
+    origin = _origin(text.replace("://*.", "://wildcard.", 1) if wild else text)
+    return origin.replace("://wildcard.", "://*.", 1) if wild else origin
+
+
 def _host(entry: str) -> str:
     from .hosts import normalise_host  # ValueError for anything but a host name or IP address
     return normalise_host(entry)
@@ -432,9 +442,11 @@ SETTINGS: tuple[Setting, ...] = (
             "`/api/map/markers?bbox=`"),
     Setting("MAP_REMOTE_MIN_ZOOM", 11, Whole(0, 19),
             "the zoom level from which a map above `MAP_INLINE_MAX` loads the visible area's stations"),
-    Setting("EMBED_ALLOWED_ORIGINS", ["*"], TextList(),
-            "who may frame the site (`frame-ancestors`): `*` any site; a list limits it (the site itself stays "
-            "allowed); `[]` only the site itself"),
+    Setting("EMBED_ALLOWED_ORIGINS", ["*"],
+            TextList(_frame_source, "origins such as https://www.zoucheng.gov.cn or https://*.jining.gov.cn, or `*`"),
+            "web sites (origins) that may frame the embeddable map `/embed` (`frame-ancestors`): `*` any site; a "
+            "list limits it (the site itself stays allowed); `[]` only the site itself. Every other page may be "
+            "framed by the site itself only (`frame-ancestors 'self'`, `X-Frame-Options: SAMEORIGIN`)"),
     Setting("CSP_EXTRA", {}, SourceMap(), "directives and sources added to the Content-Security-Policy"),
     # ---- geocoding (the import's address lookup, the place search; keys stay on the server)
     Setting("GEOCODER", "auto", Choice("auto", "tianditu", "amap", "baidu", "nominatim", "none"),

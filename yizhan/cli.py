@@ -1,4 +1,5 @@
-"""The ``yizhan`` command line: nearest, validate, sample, build-geodata, coverage, import, template, export, serve; user, token, db.
+"""The ``yizhan`` command line: nearest, validate, sample, build-geodata, coverage, import, template, export,
+export-html, serve; user, token, db.
 
 Settings come from the site's one table (``web.settings``): ``--stations`` and ``--counties``
 set ``STATIONS_PATH`` and ``COUNTIES_PATH``; everything else, and those two when not given, come
@@ -437,6 +438,31 @@ def export(out, fmt, lang, stations_path, counties_path):
     except (YizhanError, OSError) as exc:
         fail(exc)
     click.echo(f"wrote {len(stations)} stations to {out}")
+
+
+@main.command("export-html")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--county", required=True, help="The county: its 6-digit adcode (370883) or its exact name (邹城市).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="The language of the exported page.")
+@stations_option
+@counties_option
+def export_html(out, county, lang, stations_path, counties_path):
+    """Write one county's map as a folder for any static web server (OUT: index.html, assets/, data/,
+    README.txt): "find the nearest" runs in the browser on the exported stations and nothing is asked of
+    this site; only the basemap's tiles come from outside. Run it again to refresh the folder."""
+    from pathlib import Path
+
+    from web.static_export import export_html as write_export
+
+    app = site_app(path_overrides(stations_path, counties_path))
+    try:
+        done = write_export(app, county, Path(out), lang=lang)
+    except (YizhanError, OSError) as exc:
+        fail(exc)
+    notice = " (sample data)" if done.sample else ""
+    click.echo(f"wrote {done.county_name} ({done.county}): {done.stations} stations{notice}, "
+               f"{len(done.files)} files to {done.out}")
 
 
 @main.command()

@@ -32,6 +32,8 @@ PUBLIC = [
     (f"/stations/{STATION}", "main"),
     ("/planning", "main"),
     ("/embed", "html[data-map-ready='1']"),
+    ("/embed?county=370883&controls=nearest,fullscreen", "html[data-map-ready='1']"),
+    ("/embed/builder", "html[data-builder-ready='1']"),
     ("/login", "main"),
     ("/stations/NOPE-1", "main"),  # the 404 page
 ]

@@ -87,8 +87,9 @@ def test_embed_renders_in_an_iframe_of_another_site_fitted_to_the_county(live_se
         if (l instanceof L.GeoJSON && l.options.style && l.options.style.weight === 3) found = l.getBounds(); });
         return found && [found.getWest(), found.getSouth(), found.getEast(), found.getNorth()]; }""")
     assert outline == pytest.approx(list(COUNTY_BOXES[ZOUCHENG][1]), abs=1e-4)
-    visible = [f["properties"]["id"] for f in station_features if f["properties"]["status"] != "closed"]
-    assert frame.evaluate("() => yizhan.cluster.getLayers().length") == len(visible)
+    visible = [f["properties"]["id"] for f in station_features
+               if f["properties"]["status"] != "closed" and f["properties"].get("county_code") == ZOUCHENG]
+    assert frame.evaluate("() => yizhan.cluster.getLayers().length") == len(visible)  # the county's only
     assert frame.locator(".leaflet-marker-pane > *").count() >= 2
     snap(page, artifacts / "embed-county-site-desktop.png")
 
@@ -115,10 +116,14 @@ def test_nearest_works_inside_the_frame_on_a_phone(live_server, county_site, mak
     frame.wait_for_timeout(600)
     assert_fitted_to_county(frame)
     frame.locator("#find-nearest").click()
-    frame.wait_for_function("() => document.querySelectorAll('#results li').length >= 5", timeout=WAIT_MS)
-    expected = [i for _, i in answer(station_features, *POSITION)[:5]]  # the map's default: open first
+    # the county's embed searches the county's stations (in the page): the map's default, open first
+    county = [f for f in station_features if f["properties"].get("county_code") == ZOUCHENG]
+    expected = [i for _, i in answer(county, *POSITION)[:5]]
+    assert expected  # 邹城孟子湖驿站, from 任城区
+    frame.wait_for_function(f"() => document.querySelectorAll('#results li').length === {len(expected)}",
+                            timeout=WAIT_MS)
     got = frame.eval_on_selector_all("#results li", "els => els.map(li => li.dataset.id)")
-    assert got == expected  # nearest searches every station, not only the county's
+    assert got == expected
     # The compact panel scrolled itself (not the county's page) to the answer: the first one is in sight.
     frame.wait_for_timeout(100)
     first = frame.locator("#results li").first.bounding_box()  # page coordinates

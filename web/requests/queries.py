@@ -7,9 +7,9 @@ are the OpenAPI document's; ``{name}`` in one is filled from the running app by 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from stations.coords import CRS_NAMES
 from stations.exporting import FORMATS
@@ -18,7 +18,7 @@ from stations.nearest import RANKS
 from stations.serves import SERVES
 
 from . import fields
-from .fields import TZ, Invalid, vocabulary_doc
+from .fields import TZ, Allowed, Invalid, vocabulary_doc
 from .layer import QueryModel
 
 MAX_K = 50
@@ -232,3 +232,115 @@ class ListQuery(PositionQuery):
     def active(self) -> bool:
         """Any filter set (the form's box starts open)."""
         return bool(self.kind or self.county or self.amenity or self.open_now or self.h24 or self.q)
+
+
+# ---- embeds (``web.embeds``) ----------------------------------------------------------------------
+
+#: the buttons an embedded map may show (``controls=``): the vocabulary of ``/embed`` and the builder
+CONTROLS = ("nearest", "search", "filters", "legend", "zoom", "fullscreen")
+#: ``controls=none``: the map and its markers only
+NO_CONTROLS = "none"
+CONTROLS_DOC = ("The buttons the embedded map shows, repeated or comma-separated (default: all): `nearest` "
+                "(找最近的驿站 and pick a point on the map), `search` (the search box), `filters` (kinds and "
+                "amenities), `legend`, `zoom` (+/-), `fullscreen`; `none` for none of them.")
+#: an iframe's size in the builder and in oEmbed answers, CSS pixels
+FRAME_WIDTH_MIN, FRAME_WIDTH_MAX, FRAME_WIDTH_DEFAULT = 200, 2000, 640
+FRAME_HEIGHT_MIN, FRAME_HEIGHT_MAX, FRAME_HEIGHT_DEFAULT = 200, 2000, 480
+FULL_WIDTH = "100%"
+
+
+def _controls() -> Any:
+    """``controls``: several of :data:`CONTROLS`, or ``none`` alone."""
+    plain = fields.choices(CONTROLS + (NO_CONTROLS,))
+    allowed = (", ".join(CONTROLS) + " (repeat the parameter or separate with commas), or none alone")
+
+    def check(value: tuple[str, ...]) -> tuple[str, ...]:
+        if NO_CONTROLS in value and len(value) > 1:
+            raise Invalid("mixes none with buttons", ",".join(value), allowed)
+        return value
+
+    return Annotated[plain, AfterValidator(check), Allowed(allowed)]
+
+
+def _basemap() -> Any:
+    """``basemap``: one of the basemaps this site can draw (``web.embeds.available_basemaps``)."""
+    generic = "a basemap this site offers (see /embed/builder)"
+
+    def parse(value: Any) -> str:
+        from flask import current_app
+        from web.embeds import available_basemaps
+
+        names = available_basemaps(current_app.config)
+        raw = fields.one(value, generic)
+        if raw not in names:
+            raise Invalid("is not a basemap of this site", raw, ", ".join(names))
+        return raw
+
+    return fields._param(str, parse, {"type": "string"}, generic)
+
+
+def _frame_width() -> Any:
+    """``width``: CSS pixels, or ``100%`` (the host page's column)."""
+    allowed = f"a whole number of pixels from {FRAME_WIDTH_MIN} to {FRAME_WIDTH_MAX}, or {FULL_WIDTH}"
+
+    def parse(value: Any) -> str:
+        raw = fields.one(value, allowed)
+        if raw == FULL_WIDTH:
+            return raw
+        if not (raw.isascii() and raw.isdigit()) or not FRAME_WIDTH_MIN <= int(raw) <= FRAME_WIDTH_MAX:
+            raise Invalid("is not a width", raw, allowed)
+        return str(int(raw))
+
+    return fields._param(str, parse, {"type": "string"}, allowed)
+
+
+Controls = _controls()
+Kinds = fields.choices(KINDS)
+StrictLang = fields.choice(LANGS)
+Basemap = _basemap()
+FrameWidth = _frame_width()
+FrameHeight = fields.whole(FRAME_HEIGHT_MIN, FRAME_HEIGHT_MAX)
+EMBED_LANG_DOC = "Language of the embedded map: `zh` (default) or `en`."
+
+
+class EmbedQuery(PageQuery):
+    """``/embed``: the map for an ``<iframe>``, restricted to a county and kinds, with the buttons asked for."""
+
+    county: County = Field(None, description="Only this county's stations, the map fitted to it. " + COUNTY_DOC)
+    kind: Kinds = Field((), description="Only these kinds (repeat or comma-separate). " + vocabulary_doc("kind"))
+    lang: StrictLang = Field(None, description=EMBED_LANG_DOC)
+    basemap: Basemap = Field(None, description="The basemap (default: the site's `BASEMAP`).")
+    controls: Controls = Field((), description=CONTROLS_DOC)
+
+    @property
+    def shown_controls(self) -> tuple[str, ...]:
+        """The buttons to show: all by default, none for ``none``."""
+        if not self.controls:
+            return CONTROLS
+        return () if self.controls == (NO_CONTROLS,) else self.controls
+
+    @property
+    def restricted(self) -> bool:
+        """Only some stations (a county, some kinds): the page carries them all and searches them itself."""
+        return bool(self.county or self.kind)
+
+
+class BuilderQuery(EmbedQuery):
+    """``/embed/builder``: the embed's options, and the iframe's size; ``lang`` is the builder's own language,
+    ``embed_lang`` the embed's (default: the builder's)."""
+
+    lang: Lang = Field(None, description=LANG_DOC)
+    embed_lang: StrictLang = Field(None, description=EMBED_LANG_DOC)
+    width: FrameWidth = Field(None, description="The iframe's width: pixels or 100%.")
+    height: FrameHeight = Field(FRAME_HEIGHT_DEFAULT, description="The iframe's height, pixels.")
+
+
+class OembedQuery(QueryModel):
+    """``GET /oembed``."""
+
+    url: fields.text(2000) = Field(description="The URL of a page of this site to embed: `/embed?...` or the "
+                                               "map `/?...` (its county, kinds and language carry over).")
+    maxwidth: fields.whole(1, 100_000) = Field(None, description="The largest width the consumer can show, pixels.")
+    maxheight: fields.whole(1, 100_000) = Field(None, description="The largest height the consumer can show, "
+                                                                 "pixels.")
+    format: fields.text(20) = Field("json", description="`json`, the only format served (anything else: 501).")

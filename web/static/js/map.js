@@ -19,6 +19,12 @@
  * no station asks config.placesUrl for the place (the geocoder is the server's) and lists the
  * stations nearest to it. The same page serves /embed
  * (config.embed) and ?county= (config.county: fit the map to it and draw its outline).
+ * config.controls lists the buttons shown (nearest, search, filters, legend, zoom, fullscreen); an
+ * embed zooms with ctrl + wheel or two fingers (leaflet-gesture-handling, config.gesture: its words).
+ * config.localNearest: the page holds every station it may answer with (an embed of one county or
+ * some kinds, the static export), and "find the nearest" searches them here (great-circle distance;
+ * config.serving lists the members of each serves-set); no API is asked. A null URL (stationUrl,
+ * placesUrl, routeUrl) is a service the page does not have.
  * config.outlines (GeoJSON, drawing CRS) are every county's outline. The inline map script from
  * folium holds only the map's skeleton (options, tiles, first fit): no data ever go through it.
  */
@@ -38,6 +44,7 @@
   })() || { url: null, reported: {} };
   var map = window[C.mapVar];
   var $ = function (id) { return document.getElementById(id); };
+  var shows = function (control) { return !C.controls || C.controls.indexOf(control) >= 0; };
   var statusEl = $("status");
   if (!map || !window.L) {
     statusEl.textContent = S.api_error;
@@ -225,6 +232,7 @@
   }
 
   function stationUrl(rec) {
+    if (!C.stationUrl) return null;
     var url = C.stationUrl.replace("__ID__", encodeURIComponent(rec.id));
     if (position) url += "?lat=" + position.lat.toFixed(6) + "&lon=" + position.lon.toFixed(6);
     return url;
@@ -332,7 +340,7 @@
       el("p", { className: "links" }, [
         usable(rec) ? el("a", { href: amapUrl(rec), className: "btn-nav amap", rel: "noopener", text: S.navigate_amap }) : null,
         rec.phone ? el("a", { href: telUri(rec.phone), className: "tel", "aria-label": S.phone + " " + phoneText(rec.phone), text: "☎ " + phoneText(rec.phone) }) : null,
-        el("a", { href: stationUrl(rec), className: "more", text: S.details }),
+        C.stationUrl ? el("a", { href: stationUrl(rec), className: "more", text: S.details }) : null,
         REPORTS.url ? el("a", { href: REPORTS.url.replace("__ID__", encodeURIComponent(rec.id)), className: "report", rel: "nofollow", text: S.report_problem }) : null
       ])
     ]);
@@ -528,9 +536,54 @@
   var resultsNote = $("results-note");
   var routeSeq = 0;
 
+  var EARTH_RADIUS_M = 6371008.8;  // the mean radius: great-circle distances within 0.5 % of the ellipsoid's
+
+  function greatCircleM(lat1, lon1, lat2, lon2) {
+    var r = PI / 180;
+    var dLat = (lat2 - lat1) * r;
+    var dLon = (lon2 - lon1) * r;
+    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
+      Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
+    return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
+  }
+
+  /** The page's own stations nearest to the position: what /api/nearest answers, without asking it. */
+  function localNearest(f) {
+    var members = null;
+    if (f.serves && C.serving && C.serving[f.serves]) {
+      members = {};
+      C.serving[f.serves].forEach(function (id) { members[id] = true; });
+    }
+    var hits = DATA.stations.filter(function (rec) {
+      return rec.status === "open" && matches(rec, f) && (!members || members[rec.id]);
+    }).map(function (rec) {
+      var lat = rec.wlat !== undefined ? rec.wlat : rec.lat;  // WGS-84
+      var lon = rec.wlon !== undefined ? rec.wlon : rec.lon;
+      return { id: rec.id, status: rec.status, open_now: rec.open,
+               distance_m: greatCircleM(position.lat, position.lon, lat, lon) };
+    });
+    var openFirst = C.rank === "open_first";
+    hits.sort(function (a, b) {
+      var oa = openFirst && a.open_now !== true ? 1 : 0;
+      var ob = openFirst && b.open_now !== true ? 1 : 0;
+      return oa - ob || a.distance_m - b.distance_m || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    });
+    return hits.slice(0, C.k);
+  }
+
   function findNearest() {
     if (!position) return;
     var f = currentFilters();
+    if (C.localNearest) {
+      ++requestSeq;  // any answer still on its way is dropped
+      var hits = localNearest(f);
+      distances = {};
+      hits.forEach(function (hit) { distances[hit.id] = hit.distance_m; });
+      lastHits = hits;
+      setStatus("");
+      renderNearest(hits, f);
+      return;
+    }
     var params = new URLSearchParams();
     params.set("lat", position.lat.toFixed(6));
     params.set("lon", position.lon.toFixed(6));
@@ -871,7 +924,7 @@
       return;
     }
     var found = runSearch();
-    if (q && found === 0 && C.placesUrl) searchPlace(q);
+    if (q && found === 0 && C.placesUrl && !C.localNearest) searchPlace(q);
     searchInput.blur();
   });
 
@@ -909,7 +962,43 @@
     L.DomEvent.disableClickPropagation(box);
     return box;
   };
-  legend.addTo(map);
+  if (shows("legend")) legend.addTo(map);
+
+  // ---- an embed's buttons, and its gestures -------------------------------------------------
+  if (!shows("zoom") && map.zoomControl) map.removeControl(map.zoomControl);
+  var root = document.documentElement;
+  if (C.embed && shows("fullscreen") && (root.requestFullscreen || root.webkitRequestFullscreen)) {
+    var full = L.control({ position: "topright" });
+    full.onAdd = function () {
+      var bar = el("div", { className: "leaflet-bar yz-fullscreen" });
+      var button = el("button", { type: "button", className: "yz-fullscreen-btn", title: S.fullscreen,
+                                  "aria-label": S.fullscreen, "aria-pressed": "false" });
+      var svg = document.createElementNS(SVG_NS, "svg");  // four corners: a constant drawing, no data
+      svg.setAttribute("viewBox", "0 0 24 24");
+      svg.setAttribute("class", "ico");
+      svg.setAttribute("aria-hidden", "true");
+      var path = document.createElementNS(SVG_NS, "path");
+      path.setAttribute("d", "M4 9V4h5M15 4h5v5M20 15v5h-5M9 20H4v-5");
+      svg.appendChild(path);
+      button.appendChild(svg);
+      button.addEventListener("click", function () {
+        var isFull = document.fullscreenElement || document.webkitFullscreenElement;
+        if (isFull) (document.exitFullscreen || document.webkitExitFullscreen).call(document);
+        else (root.requestFullscreen || root.webkitRequestFullscreen).call(root);
+      });
+      document.addEventListener("fullscreenchange", function () {
+        button.setAttribute("aria-pressed", String(!!document.fullscreenElement));
+      });
+      bar.appendChild(button);
+      L.DomEvent.disableClickPropagation(bar);
+      return bar;
+    };
+    full.addTo(map);
+  }
+  if (C.gesture && map.gestureHandling) {  // leaflet-gesture-handling: the host page keeps its scrolling
+    map.options.gestureHandlingOptions = { text: C.gesture, duration: 1500 };
+    map.gestureHandling.enable();
+  }
 
   // ---- remote: the stations of the visible area, from the API ------------------------------
   var REMOTE_DEBOUNCE_MS = 250;
