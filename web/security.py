@@ -146,7 +146,8 @@ def _policy_template(app: Flask, embed_page: bool, tiles_config=None) -> str:
     """The policy with a placeholder for the nonce, built once per configuration and kind of page (hot path)."""
     config = app.config
     tiles = tiles_config or config
-    key = (embed_page, tuple(repr(config.get(k)) for k in _CSP_KEYS), tuple(repr(tiles.get(k)) for k in _CSP_KEYS))
+    own = tuple(repr(config.get(k)) for k in _CSP_KEYS)
+    key = (embed_page, own, own if tiles is config else tuple(repr(tiles.get(k)) for k in _CSP_KEYS))
     cache = app.extensions.setdefault("yizhan_csp", {})
     policy = cache.get(key)
     if policy is None:

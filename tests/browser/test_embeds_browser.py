@@ -20,7 +20,7 @@ from flask import Flask
 
 from conftest import STATION_FEATURES, _station
 from stations import i18n as catalogue
-from .conftest import CHROMIUM_ARGS, PNG_1x1, WAIT_MS, LiveServer, snap  # noqa: F401
+from .conftest import PNG_1x1, WAIT_MS, LiveServer, snap
 from .test_map import OPEN_AT_NOON, answer, brute_force, passing_worker, wednesday_noon  # noqa: F401
 
 pytestmark = pytest.mark.browser
