@@ -450,6 +450,8 @@ def test_handling_needs_the_csrf_token_and_an_open_report(staff_app, staff):
     again = client.post("/manage/reports/1/accept", data={"csrf_token": token})
     assert again.status_code == 409 and "dismissed already by ren" in again.get_data(as_text=True)
     assert client.post("/manage/reports/99/accept", data={"csrf_token": token}).status_code == 404
+    for too_long in (2 ** 63, 10 ** 40):  # beyond a BIGINT: no such report either, not a driver's overflow
+        assert client.post(f"/manage/reports/{too_long}/dismiss", data={"csrf_token": token}).status_code == 404
     assert client.post("/manage/reports/1/dismiss", data={"csrf_token": token,
                                                           "note": "长" * 501}).status_code == 400
 

@@ -24,6 +24,10 @@ from ..state import state
 
 bp = Blueprint("manage", __name__, url_prefix="/manage")
 
+#: the URL converter of a database row's id (a report, a journal entry): a whole number a BIGINT holds, so
+#: that a longer one is a 404 like any id that names nothing, not an overflow in the database driver
+ROW_ID = "int(max=9223372036854775807)"
+
 
 @bp.context_processor
 def _template_globals() -> dict[str, Any]:

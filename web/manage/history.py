@@ -27,7 +27,7 @@ from ..permissions import can_edit_county
 from ..requests import pages
 from ..requests.queries import PageQuery
 from ..state import state
-from . import bp
+from . import ROW_ID, bp
 from .conflicts import _feature_of
 from .queries import HistoryQuery, RevertForm
 
@@ -103,7 +103,7 @@ def station_history(station_id: str, query: HistoryQuery) -> Response:
     return Response(html, mimetype="text/html")
 
 
-@bp.post("/stations/<station_id>/history/<int:entry_id>/revert")
+@bp.post(f"/stations/<station_id>/history/<{ROW_ID}:entry_id>/revert")
 @login_required
 @pages.route(query=PageQuery, form=RevertForm)
 def revert_entry(station_id: str, entry_id: int, query: PageQuery, form: RevertForm) -> Response:

@@ -43,7 +43,7 @@ from ..requests.layer import Access, QueryModel
 from ..requests.queries import Lang, PageQuery
 from ..settings import SettingError
 from ..state import state
-from . import bp
+from . import ROW_ID, bp
 from .uploads import Upload, Uploads
 
 log = logging.getLogger(__name__)
@@ -429,7 +429,7 @@ def _entry_page(entry_id: int, *, error: str | None = None, status: int = 200) -
     return Response(html, status=status, mimetype="text/html")
 
 
-@bp.get("/import/entries/<int:entry_id>")
+@bp.get(f"/import/entries/<{ROW_ID}:entry_id>")
 @login_required
 @pages.route(query=PageQuery)
 def import_entry(query: PageQuery, entry_id: int) -> Response:
@@ -437,7 +437,7 @@ def import_entry(query: PageQuery, entry_id: int) -> Response:
     return _entry_page(entry_id)
 
 
-@bp.post("/import/entries/<int:entry_id>/revert")
+@bp.post(f"/import/entries/<{ROW_ID}:entry_id>/revert")
 @login_required
 @pages.route(form=RevertForm, access=EDITOR)
 def import_revert(form: RevertForm, entry_id: int) -> Response:

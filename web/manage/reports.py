@@ -38,7 +38,7 @@ from ..reports.records import get_report, handle_report, open_reports
 from ..requests import fields, pages
 from ..requests.queries import PageQuery
 from ..state import state
-from . import bp
+from . import ROW_ID, bp
 
 TZ = ZoneInfo("Asia/Shanghai")
 EDIT_FORM_RULE = "/manage/stations/<station_id>"
@@ -157,7 +157,7 @@ def suggestion_params(report: Report, station: Station | None, lang: str) -> dic
     return params
 
 
-@bp.post("/reports/<int:report_id>/accept")
+@bp.post(f"/reports/<{ROW_ID}:report_id>/accept")
 @login_required
 @pages.route(query=PageQuery, form=HandleForm)
 def accept_report(report_id: int, query: PageQuery, form: HandleForm) -> Response:
@@ -171,7 +171,7 @@ def accept_report(report_id: int, query: PageQuery, form: HandleForm) -> Respons
     return redirect(edit_form_url(station.id, params), 303)
 
 
-@bp.post("/reports/<int:report_id>/dismiss")
+@bp.post(f"/reports/<{ROW_ID}:report_id>/dismiss")
 @login_required
 @pages.route(query=PageQuery, form=HandleForm)
 def dismiss_report(report_id: int, query: PageQuery, form: HandleForm) -> Response:
