@@ -239,6 +239,11 @@ def render_map_page(template: str, query: MapQuery | EmbedQuery, embed: bool = F
         flags = {s.id: None if export else open_state(s, at) for s in stations}
         records = maps.marker_records(stations, crs, flags, [s.id for s in stations if always_open(s)],
                                       county_names(), {s.id: describe_hours(s, lang) for s in stations})
+        if local and not export:  # what /api/nearest's answer would say of each: "22:00 开放", "18:00 停止营业"
+            changes = {s.id: hours.change_text(*hours.state_at(s.opening_hours, at, s.status), at, lang)
+                       for s in stations}
+            for rec in records:
+                rec["change"] = changes.get(rec["id"], "")
     from .lookups import site_router
     controls = list(options.shown_controls) if options else list(CONTROLS)
     kinds = list(options.kind) if options and options.kind else list(KINDS)

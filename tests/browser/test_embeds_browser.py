@@ -111,6 +111,8 @@ def test_a_county_embed_on_another_port_shows_its_stations_only_and_finds_the_ne
         assert expected[-1] == "ZC-RS-0102"  # the nearest of all, closed at noon: after the open ones
         got = press_nearest_and_read(frame, len(expected))
         assert got == expected
+        # when the one closed now opens, as the full map's answer says it (the page knew it at noon)
+        assert frame.locator("#results li").last.locator(".change").inner_text() == "22:00 开放"
         distances = frame.eval_on_selector_all("#results li button.result", "els => els.map(b => +b.dataset.distanceM)")
         geodesic = {i: d for d, i in brute_force(county, *ZC_POSITION)}
         assert distances == pytest.approx([geodesic[i] for i in got], rel=5e-3)

@@ -559,7 +559,7 @@
     }).map(function (rec) {
       var lat = rec.wlat !== undefined ? rec.wlat : rec.lat;  // WGS-84
       var lon = rec.wlon !== undefined ? rec.wlon : rec.lon;
-      return { id: rec.id, status: rec.status, open_now: rec.open,
+      return { id: rec.id, status: rec.status, open_now: rec.open, change: rec.change || "",
                distance_m: greatCircleM(position.lat, position.lon, lat, lon) };
     });
     var openFirst = C.rank === "open_first";
