@@ -165,6 +165,8 @@ def main(argv=None) -> int:
                 return 1
             cached = [ask(server.port) for _ in range(20)]
             slowest.append(show("figures ready (cache)", cached))
+            print(f"  worker RSS with the country's county outlines: "
+                  f"{', '.join(f'{r:.0f}' for r in server.worker_rss_mb())} MB", flush=True)
 
             with open_store(store_url, counties) as store:
                 store.update(renamed, {"name": "驿站 改名"}, who="bench")
