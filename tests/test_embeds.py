@@ -277,6 +277,12 @@ def test_builder_defaults_and_english(client):
     assert checked == ALL_CONTROLS
 
 
+def test_builder_form_without_a_button_ticked_embeds_none(client):
+    html = client.get("/embed/builder?chosen=1&embed_lang=zh").get_data(as_text=True)  # what the form sends
+    assert iframe_of(textarea(html, "code"))["src"] == "http://localhost/embed?lang=zh&controls=none"
+    assert not [a for t, a in parse(html).tags if t == "input" and a.get("name") == "controls" and "checked" in a]
+
+
 @pytest.mark.parametrize("query,parameter", [("width=50", "width"), ("width=abc", "width"),
                                              ("height=5000", "height"), ("controls=sidebar", "controls")])
 def test_builder_refuses_bad_options_naming_them(client, query, parameter):

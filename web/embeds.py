@@ -139,7 +139,9 @@ def builder(query: BuilderQuery):
     embed_lang = query.embed_lang or lang
     counties = state().counties
     values = {name: getattr(query, name) for name in EmbedQuery.model_fields}
-    options = EmbedQuery.model_construct(**{**values, "lang": embed_lang})
+    controls = query.shown_controls
+    options = EmbedQuery.model_construct(**{**values, "lang": embed_lang,
+                                            "controls": controls if controls else (NO_CONTROLS,)})
     src = embed_url(options)
     width = query.width or FULL_WIDTH
     title = embed_title(options, embed_lang)

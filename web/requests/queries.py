@@ -331,6 +331,13 @@ class BuilderQuery(EmbedQuery):
 
     lang: Lang = Field(None, description=LANG_DOC)
     embed_lang: StrictLang = Field(None, description=EMBED_LANG_DOC)
+    chosen: YesNo = Field(False, description="Sent by the builder's form: no `controls` ticked means none.")
+
+    @property
+    def shown_controls(self) -> tuple[str, ...]:
+        if self.chosen and not self.controls:  # the form sends nothing for no box ticked
+            return ()
+        return super().shown_controls
     width: FrameWidth = Field(None, description="The iframe's width: pixels or 100%.")
     height: FrameHeight = Field(FRAME_HEIGHT_DEFAULT, description="The iframe's height, pixels.")
 

@@ -23,8 +23,8 @@
     return name + "=" + encodeURIComponent(value).replace(/%2C/g, ",");
   }
 
-  function values(name) {
-    return Array.prototype.filter.call(form.elements[name] ? form.querySelectorAll("[name='" + name + "']") : [],
+  function values(name) {  // the ticked boxes (or the chosen radio) of one name, in the page's order
+    return Array.prototype.filter.call(form.querySelectorAll("input[name='" + name + "']"),
       function (input) { return input.checked; }).map(function (input) { return input.value; });
   }
 
