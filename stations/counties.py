@@ -18,6 +18,7 @@ from pyproj import Geod
 from shapely.geometry import mapping, shape
 from shapely.geometry.polygon import orient
 
+from . import countycache
 from .errors import NotFound, Problem, ValidationError
 
 log = logging.getLogger(__name__)
@@ -68,15 +69,21 @@ def _fresh_copies(records: list[dict]) -> list[dict]:
     return [{**copied, "geometry": r["geometry"]} for copied, r in zip(values, records)]
 
 
-def _read_features(path: Path) -> list[dict]:
-    """Read and check the FeatureCollection; every problem names the file and field."""
+def _read_bytes(path: Path) -> bytes:
     where = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         raise _problem(where, "file", where, "an existing counties GeoJSON file") from None
     except OSError as exc:
         raise _problem(where, "file", where, f"a readable file ({exc.strerror})") from exc
+
+
+def _read_features(path: Path, raw: bytes) -> list[dict]:
+    """Check the FeatureCollection read from ``path``; every problem names the file and field."""
+    where = str(path)
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _problem(where, "encoding", f"byte {exc.start}",
                        "UTF-8 text, but the file is not UTF-8 (perhaps GBK): convert it to UTF-8") from None
@@ -122,8 +129,16 @@ class Counties:
             the problem names the file and the field.
         """
         path = Path(path)
-        return cls.from_geojson({"type": "FeatureCollection", "features": _read_features(path)},
-                                source=str(path))
+        raw = _read_bytes(path)
+        digest = countycache.file_digest(raw)  # a large file: its outlines are kept beside it in WKB
+        records = countycache.read(path, digest) if digest else None
+        if records is not None:
+            return cls(records)
+        counties = cls.from_geojson({"type": "FeatureCollection", "features": _read_features(path, raw)},
+                                    source=str(path))
+        if digest:
+            countycache.write(path, digest, list(counties._rows.values()))
+        return counties
 
     @classmethod
     def from_geojson(cls, data: dict, source: str = "<geojson>") -> "Counties":
