@@ -87,15 +87,46 @@ class Problem:
             text, cut = _quote(value, QUOTE_MAX_CHARS)
             if cut:
                 out["value"] = text
-        if not _json_ready(out["value"]):  # infinity (JSON's 1e400), NaN, a set...: quoted as text
+        if not _json_ready(out["value"]):  # infinity (JSON's 1e400), NaN, a lone surrogate, a set...: as text
             out["value"] = quote_value(value)
+        for key in ("record", "field", "allowed", "value"):
+            if isinstance(out[key], str) and not is_unicode(out[key]):
+                out[key] = out[key].encode("utf-8", "backslashreplace").decode("utf-8")  # \ud800, as written
         return out
+
+
+def is_unicode(text: str) -> bool:
+    """Whether ``text`` can be written as UTF-8: no lone surrogate (JSON's "\\ud800" reads as one)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def not_unicode_at(data: Any) -> str | None:
+    """Where in ``data`` (parsed JSON) the first text with a lone surrogate (JSON's "\\ud800") is, which no
+    UTF-8 file, database or page can hold: its dotted path (``properties.name``, ``amenities[2]``; ``""`` for
+    the top level or a member's name); ``None`` when there is none. Iterative: any depth JSON parses."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not is_unicode(value):
+                return path
+        elif isinstance(value, dict):
+            if not all(is_unicode(str(key)) for key in value):
+                return path
+            stack.extend(reversed([(f"{path}.{key}" if path else str(key), v) for key, v in value.items()]))
+        elif isinstance(value, list):
+            stack.extend(reversed([(f"{path}[{i}]", v) for i, v in enumerate(value)]))
+    return None
 
 
 def _json_ready(value: Any) -> bool:
     try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
         return False
     return True
 

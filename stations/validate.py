@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from .errors import Problem
+from .errors import Problem, is_unicode
 from .model import AMENITIES, KINDS, PALACE_CLASSES, PROPERTY_ORDER, STATUSES
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema.json"
@@ -139,6 +139,11 @@ def check_properties(props: Mapping[str, Any], label: str) -> list[Problem]:
     for key in props:
         if key not in KNOWN:
             add(Problem(label, key, props[key], "an unknown field; allowed: " + ", ".join(PROPERTY_ORDER)))
+
+    for key, value in props.items():  # a lone surrogate (JSON's "\ud800") can be neither stored nor shown
+        texts = [key] + [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)]
+        if not all(is_unicode(text) for text in texts):
+            add(Problem(label, key, value, "text in Unicode: a lone surrogate such as \\ud800 is not a character"))
 
     fid = props.get("id")
     if fid not in (None, "") and (not isinstance(fid, str) or not _ID_RE.search(fid)):

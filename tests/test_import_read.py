@@ -151,6 +151,9 @@ def test_an_unreadable_file_is_named_briefly(tmp_path):
         read_table(tmp_path / "a.xlsx")
     with pytest.raises(ImportFileError, match="unsupported file type"):
         read_table(b"x", filename="a.doc")
+    lone = b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "x\\ud800"}}]}'
+    with pytest.raises(ImportFileError, match=r"lone surrogate in features\[0\]\.properties\.name"):
+        read_table(lone, filename="a.geojson")
 
 
 # ---- values -----------------------------------------------------------------------------------

@@ -193,6 +193,17 @@ def test_a_number_beyond_a_doubles_range_is_refused_naming_the_member(staff_app,
     assert rows(staff_app) == []
 
 
+@pytest.mark.parametrize("body, parameter", [('{"kind": "closed", "note": "水\\ud800"}', "note"),
+                                             ('{"kind": "closed", "note": ' + "[" * 40 + "]" * 40 + "}", "body"),
+                                             ('{"kind": "closed", "note": ' + "[" * 5000 + "]" * 5000 + "}", "body")])
+def test_a_body_no_page_could_hold_is_400_naming_where(staff_app, body, parameter):
+    """A lone surrogate (JSON's "\\ud800": no character, no UTF-8), or nesting deeper than any body needs."""
+    answer = staff_app.test_client().post("/api/stations/JN-RS-0001/reports", data=body,
+                                          content_type="application/json")
+    assert answer.status_code == 400 and answer.get_json()["error"]["parameter"] == parameter
+    assert rows(staff_app) == []
+
+
 def test_the_api_takes_json_only_and_knows_its_stations(staff_app):
     client = staff_app.test_client()
     assert client.post("/api/stations/JN-RS-0001/reports", data={"kind": "closed"}).status_code == 415

@@ -103,11 +103,28 @@ def test_a_recent_temporary_file_is_left_alone(stations_path, counties_path):
 # ---- long values are quoted, not echoed ---------------------------------------------------------
 
 @pytest.mark.parametrize("value, shown", [(float("inf"), "inf"), (float("nan"), "nan"), ([float("-inf"), 35], "[-inf, 35]"),
-                                           ({"a"}, "{'a'}")])
+                                           ({"a"}, "{'a'}"), ("a\ud800", "'a\\ud800'")])
 def test_a_value_json_cannot_carry_is_quoted_as_text(value, shown):
     as_dict = Problem("JN-RS-0001", "beds", value, "a whole number ≥ 0").to_dict()
     assert as_dict["value"] == shown
     json.dumps(as_dict, allow_nan=False)  # what the API sends: never NaN or Infinity
+
+
+def test_a_lone_surrogate_is_refused_naming_the_field_and_the_file_stays_utf8(stations_path, counties_path):
+    from stations.counties import Counties
+    from stations.errors import InvalidRecord
+
+    store = GeoJSONStore(stations_path, counties=Counties.load(counties_path))
+    before = stations_path.read_bytes()
+    for change in ({"name": "古槐路\ud800驿站"}, {"amenities": ["toilet", "\udfff"]}):
+        with pytest.raises(InvalidRecord) as caught:
+            store.update("JN-RS-0001", change)  # JSON's "\\ud800" reads as such a string
+        problem = next(p for p in caught.value.problems if "surrogate" in p.allowed)
+        assert problem.field == next(iter(change))
+        shown = problem.to_dict()
+        json.dumps(shown, ensure_ascii=False).encode("utf-8")  # an API answer can carry it ...
+        assert "\\ud800" in shown["value"] or "\\udfff" in shown["value"]  # ... written as an escape
+    assert stations_path.read_bytes() == before
 
 
 def test_a_long_value_is_quoted_with_its_length():

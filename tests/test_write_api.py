@@ -174,6 +174,19 @@ def test_a_number_beyond_a_doubles_range_is_422_naming_the_field(staff_app, staf
     assert store(staff_app).history(REN_STATION) == []
 
 
+def test_a_lone_surrogate_in_a_body_is_400_naming_the_member(staff_app, staff):
+    client = staff_app.test_client()
+    answer = client.patch(f"/api/stations/{REN_STATION}", data='{"properties": {"name": "\\ud800"}}',
+                          content_type=MERGE,
+                          headers={**staff.bearer("ren"), "If-Match": etag_of(client, REN_STATION)})
+    assert answer.status_code == 400 and answer.get_json()["error"]["parameter"] == "properties.name"
+    added = client.post("/api/stations", content_type="application/geo+json", headers=staff.bearer("ren"),
+                        data='{"type": "Feature", "geometry": {"type": "Point", "coordinates": [116.6, 35.4]}, '
+                             '"properties": {"name": "新驿站", "kind": "rest_station", "address": "\\udc00"}}')
+    assert added.status_code == 400 and added.get_json()["error"]["parameter"] == "properties.address"
+    assert store(staff_app).history() == []
+
+
 # ---- adding and deleting ---------------------------------------------------------------------------
 
 def test_an_editor_adds_a_station_in_their_county_only(staff_app, staff):

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..errors import Problem, ValidationError
+from ..errors import Problem, ValidationError, not_unicode_at
 from ..spreadsheet import FORMULA_STARTS
 from .problems import RowProblem
 from .vocabulary import header_field
@@ -270,6 +270,9 @@ def _read_geojson(data: bytes, source: str) -> Table:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _fail("unreadable_file", source, reason=f"not UTF-8 JSON ({exc.__class__.__name__})") from None
+    where = not_unicode_at(doc)
+    if where is not None:  # "\ud800": a lone surrogate, no character; nothing could show or store the text
+        raise _fail("unreadable_file", source, reason=f"not UTF-8 JSON (a lone surrogate in {where or 'a member name'})")
     features = doc.get("features") if isinstance(doc, dict) else doc
     if not isinstance(features, list):
         raise _fail("unreadable_file", source, reason="not a GeoJSON FeatureCollection")

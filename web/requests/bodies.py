@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
-from stations.errors import Problem, shorten
+from stations.errors import Problem, not_unicode_at, shorten
 
 from .answers import JSON
 from .fields import ParameterError
@@ -24,6 +24,9 @@ from .layer import problems_error
 
 #: the largest request body accepted, bytes (a station feature is 1-2 KB)
 MAX_BODY_BYTES = 64 * 1024
+#: the deepest nesting of arrays and objects accepted (a station feature has 4 levels); deeper bodies would
+#: only make the code that reads them recurse
+MAX_BODY_DEPTH = 32
 
 
 class BodyModel(BaseModel):
@@ -64,17 +67,41 @@ class BodyModel(BaseModel):
             raise RequestEntityTooLarge(f"the body is over {MAX_BODY_BYTES} bytes")
         try:
             data = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+        except RecursionError:  # nested deeper than the parser goes
+            data, too_deep = None, True
         except (UnicodeDecodeError, ValueError) as exc:
             raise ParameterError([Problem("body", "body", shorten(raw.decode("utf-8", "replace"), 200),
                                           f"the body is not UTF-8 JSON ({exc}); allowed: {cls.description}")]) \
                 from None
+        else:
+            too_deep = _deeper_than(data, MAX_BODY_DEPTH)
+        if too_deep:
+            raise ParameterError([Problem("body", "body", None, f"the body is nested deeper than {MAX_BODY_DEPTH} "
+                                                                f"levels; allowed: {cls.description}")])
         if not isinstance(data, dict):
             raise ParameterError([Problem("body", "body", type(data).__name__,
                                           f"the body must be a JSON object; allowed: {cls.description}")])
+        where = not_unicode_at(data)
+        if where is not None:
+            raise ParameterError([Problem("body", where or "body", None,
+                                          f"{where or 'the body'} is not Unicode text: a lone surrogate such as "
+                                          "\\ud800 is not a character; allowed: text in UTF-8")])
         try:
             return cls.model_validate(data)
         except PydanticValidationError as exc:
             raise problems_error(exc, data, "body", cls.allowed) from None
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels in ``data`` (iterative)."""
+    stack = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return False
 
 
 def _refuse_constant(name: str) -> Any:
