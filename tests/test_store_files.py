@@ -102,8 +102,9 @@ def test_a_recent_temporary_file_is_left_alone(stations_path, counties_path):
 
 # ---- long values are quoted, not echoed ---------------------------------------------------------
 
-@pytest.mark.parametrize("value, shown", [(float("inf"), "inf"), (float("nan"), "nan"), ([float("-inf"), 35], "[-inf, 35]"),
-                                           ({"a"}, "{'a'}"), ("a\ud800", "'a\\ud800'")])
+@pytest.mark.parametrize("value, shown", [(float("inf"), "inf"), (float("nan"), "nan"),
+                                           ([float("-inf"), 35], "[-inf, 35]"), ({"a"}, "{'a'}"),
+                                           ("a\ud800", "'a\\ud800'")])
 def test_a_value_json_cannot_carry_is_quoted_as_text(value, shown):
     as_dict = Problem("JN-RS-0001", "beds", value, "a whole number ≥ 0").to_dict()
     assert as_dict["value"] == shown

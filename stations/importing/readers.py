@@ -272,7 +272,8 @@ def _read_geojson(data: bytes, source: str) -> Table:
         raise _fail("unreadable_file", source, reason=f"not UTF-8 JSON ({exc.__class__.__name__})") from None
     where = not_unicode_at(doc)
     if where is not None:  # "\ud800": a lone surrogate, no character; nothing could show or store the text
-        raise _fail("unreadable_file", source, reason=f"not UTF-8 JSON (a lone surrogate in {where or 'a member name'})")
+        raise _fail("unreadable_file", source,
+                    reason=f"not UTF-8 JSON (a lone surrogate in {where or 'a member name'})")
     features = doc.get("features") if isinstance(doc, dict) else doc
     if not isinstance(features, list):
         raise _fail("unreadable_file", source, reason="not a GeoJSON FeatureCollection")

@@ -340,7 +340,8 @@ def test_the_place_searched_for_is_shown_as_text_in_its_marker_tooltip(live_serv
                            timeout=WAIT_MS)
     assert page.inner_text("#results-title") == f"离“{hostile}”最近的驿站"
     page.evaluate("""() => yizhan.map.eachLayer(layer => {
-        if (layer.getTooltip && layer.getTooltip() && /yz-place/.test(layer.options.className || "")) layer.openTooltip();
+        const place = /yz-place/.test(layer.options.className || "");
+        if (place && layer.getTooltip && layer.getTooltip()) layer.openTooltip();
     })""")
     tooltip = page.wait_for_selector(".leaflet-tooltip", timeout=WAIT_MS)
     assert tooltip.inner_text().endswith(hostile)  # the words as typed, markup and all
