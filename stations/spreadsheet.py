@@ -10,6 +10,7 @@ store a text starting with ``=`` as a live formula.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -27,9 +28,15 @@ def safe_row(values: Iterable[Any]) -> list[Any]:
     return [safe_cell(v) for v in values]
 
 
+#: what an XLSX cell cannot hold (openpyxl's ``ILLEGAL_CHARACTERS_RE``: the C0 controls but tab, LF and CR)
+_NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def append_row(sheet, values: Iterable[Any]) -> tuple:
-    """Append a row to an openpyxl worksheet, text as text cells (never formulas); the row's cells."""
-    row = safe_row(values)
+    """Append a row to an openpyxl worksheet, text as text cells (never formulas); the row's cells. A control
+    character XML cannot carry (a vertical tab pasted into an address) is written as U+FFFD, so that one odd
+    character never stops a whole export or report."""
+    row = [_NOT_IN_XLSX.sub("\ufffd", v) if isinstance(v, str) else v for v in safe_row(values)]
     sheet.append(row)
     cells = tuple(sheet.cell(row=sheet.max_row, column=i) for i in range(1, len(row) + 1))
     for cell in cells:

@@ -206,6 +206,22 @@ def test_formula_injection_is_neutralised_in_csv_and_xlsx(tmp_path):
             assert row[header.index("name")].value == "'" + INJECTION
 
 
+def test_a_control_character_xlsx_cannot_hold_is_a_replacement_character_not_a_failed_export(tmp_path, client):
+    """A vertical tab pasted into an address is valid station text, but no XLSX cell can hold it (XML 1.0)."""
+    from openpyxl import load_workbook
+
+    client.application.extensions["yizhan"].store.update("JN-RS-0001", {"address": "古槐路\x0b18号\x00"})
+    for url in ("/api/stations?format=xlsx", "/api/stations?format=xlsx&lang=en"):
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        sheet = load_workbook(io.BytesIO(answer.data)).worksheets[0]
+        header = [c.value for c in sheet[1]]
+        row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "JN-RS-0001")
+        assert row[header.index("地址" if "地址" in header else "address")] == "古槐路\ufffd18号\ufffd"
+    csv_answer = client.get("/api/stations?format=csv")  # CSV holds it as it is
+    assert csv_answer.status_code == 200 and "古槐路\x0b18号\x00" in csv_answer.get_data(as_text=True)
+
+
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match="geojson"):
         export_stations(_stations(), "dxf", _info(_stations()))

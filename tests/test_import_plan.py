@@ -293,6 +293,13 @@ def test_an_edited_export_changes_only_what_was_edited(tmp_path, store, counties
                                                                 ("JN-CP-0001", ("amenities",))]
 
 
+def test_a_report_of_rows_with_control_characters_is_written_with_replacement_characters(tmp_path, store, counties):
+    path = write_csv(tmp_path / "a.csv", [["", "坏\x01驿站", "爱心驿站", "任城区", 116.61, 35.43, "饮\x0c水"]])
+    plan = plan_of(path, store, counties)
+    rows = list(load_workbook(io.BytesIO(report_bytes(plan, "xlsx"))).active.iter_rows(values_only=True))
+    assert rows[1][2] == "坏\ufffd驿站" and rows[1][7] == "饮\ufffd水"  # the cells as read, XLSX's way
+
+
 def test_the_template_has_the_columns_an_example_row_and_instructions(tmp_path, store, counties):
     path = tmp_path / "template.xlsx"
     path.write_bytes(template(counties))
