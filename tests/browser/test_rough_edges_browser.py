@@ -256,9 +256,10 @@ def test_the_maps_view_station_and_filters_are_in_the_url_and_a_shared_link_show
 
 # ---- the phone panel ----------------------------------------------------------------------------
 
-def test_the_phone_panel_shows_three_answers_whole_without_scrolling(live_server, make_page, artifacts):
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_phone_panel_shows_three_answers_whole_without_scrolling(live_server, make_page, artifacts, lang):
     page, watch = make_page(geolocation=POSITION, viewport=PHONE)
-    open_map(page, live_server.url)
+    open_map(page, live_server.url, f"?lang={lang}")
     find_nearest(page)
     page.wait_for_timeout(200)
     panel = page.locator("#panel").bounding_box()
@@ -267,7 +268,7 @@ def test_the_phone_panel_shows_three_answers_whole_without_scrolling(live_server
         b = li.bounding_box()
         if b["y"] >= panel["y"] - 0.5 and b["y"] + b["height"] <= panel["y"] + panel["height"] + 0.5:
             whole += 1
-    snap(page, artifacts / "panel-three-answers-phone.png")
+    snap(page, artifacts / f"panel-three-answers-phone-{lang}.png")
     assert whole >= 3, f"{whole} whole answers in sight in the panel"
     assert panel["y"] + panel["height"] <= PHONE["height"] + 0.5
     assert page.locator(".folium-map").bounding_box()["height"] >= 250, "the map is left too small"
