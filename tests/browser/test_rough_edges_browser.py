@@ -96,7 +96,8 @@ SMALL_TARGETS = """() => {
     // 2.5.8's inline exception) and what is not shown. A checkbox or radio counts through its label.
     const seen = new Set();
     const out = [];
-    const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"]), .leaflet-marker-icon';
+    const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, ' +
+        '[tabindex]:not([tabindex="-1"]), .leaflet-marker-icon';
     for (let el of document.querySelectorAll(sel)) {
         if (el.closest('.leaflet-control-attribution') || el.classList.contains('skip-link')) continue;
         if ((el.type === 'checkbox' || el.type === 'radio') && el.closest('label')) el = el.closest('label');
@@ -106,7 +107,10 @@ SMALL_TARGETS = """() => {
         const style = getComputedStyle(el);
         if (!r.width || !r.height || style.visibility === 'hidden' || el.closest('[hidden]')) continue;
         if (r.width < 44 || r.height < 44) {
-            out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${String(el.className.baseVal ?? el.className).split(' ')[0]} "${(el.textContent || el.value || '').trim().slice(0, 20)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+            const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + '.' +
+                String(el.className.baseVal ?? el.className).split(' ')[0];
+            const text = (el.textContent || el.value || '').trim().slice(0, 20);
+            out.push(`${name} "${text}" ${Math.round(r.width)}x${Math.round(r.height)}`);
         }
     }
     return out;

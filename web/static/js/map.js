@@ -355,7 +355,8 @@
       icon: pinIcon(rec, false), title: rec.name, alt: rec.name, riseOnHover: true
     });
     // autoPan off: keepInside (on popupopen, below) also keeps clear of /embed's link
-    marker.bindPopup(function () { return popupContent(byId[rec.id] || rec, distances[rec.id]); }, { maxWidth: 280, autoPan: false });
+    marker.bindPopup(function () { return popupContent(byId[rec.id] || rec, distances[rec.id]); },
+      { maxWidth: 280, autoPan: false });
     marker.on("click", function () {
       selectResult(rec.id);
       selectedId = rec.id;
@@ -791,12 +792,15 @@
     var r = node.getBoundingClientRect();
     var dx = 0;
     if (r.left < frame.left + POPUP_MARGIN) dx = r.left - frame.left - POPUP_MARGIN;
-    else if (r.right > frame.right - POPUP_MARGIN) dx = Math.min(r.right - frame.right + POPUP_MARGIN, r.left - frame.left - POPUP_MARGIN);
+    else if (r.right > frame.right - POPUP_MARGIN) {
+      dx = Math.min(r.right - frame.right + POPUP_MARGIN, r.left - frame.left - POPUP_MARGIN);
+    }
     var left = r.left - dx;
     var right = r.right - dx;
     var top = frame.top + POPUP_MARGIN;
     var bottom = frame.bottom - POPUP_MARGIN;
-    var blockers = document.querySelectorAll(".embed-open, .leaflet-top .leaflet-control, .leaflet-bottom .leaflet-control");
+    var blockers = document.querySelectorAll(
+      ".embed-open, .leaflet-top .leaflet-control, .leaflet-bottom .leaflet-control");
     Array.prototype.forEach.call(blockers, function (b) {
       var box = b.getBoundingClientRect();
       if (!box.width || box.right <= left || box.left >= right) return;  // not above or below the popup
