@@ -1013,6 +1013,7 @@
   var remoteTimer = null;
   var remoteLoaded = null;    // {bounds (drawing CRS), key (filters)} of the last answer shown
   var zoomHint = null;
+  var pendingStation = null;  // a station asked for by the URL, not loaded yet
 
   function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
 
@@ -1027,6 +1028,11 @@
     markers = next;  // only the loaded area's markers are kept
     shownRecords = recs;
     applyFilters();
+    if (pendingStation && byId[pendingStation]) {  // a shared link's station, now loaded
+      var id = pendingStation;
+      pendingStation = null;
+      showStation(id, false, true);
+    }
   }
 
   function loadVisible() {
@@ -1179,6 +1185,7 @@
     map.setView(toMap(asked.view.lat, asked.view.lon), zoom, { animate: false });
   }
   if (asked.station && byId[asked.station]) showStation(asked.station, false, !!asked.view);
+  else if (asked.station && REMOTE) pendingStation = asked.station;  // opened once its area's markers are in
   urlReady = true;
   map.on("moveend", writeUrl);
   map.on("popupclose", function () {  // another popup opening sets it again
