@@ -468,6 +468,22 @@ class OpeningHours:
                     return moment.replace(tzinfo=SHANGHAI) if at.tzinfo else moment
         return None
 
+    def open_spans(self, first: date, days: int) -> list[tuple[datetime, datetime]]:
+        """The moments open from ``first`` 00:00 for ``days`` days: merged ``[start, end)`` pairs of naive
+        Asia/Shanghai times, minute-aligned. ``is_open(t)`` is true exactly when ``t`` (within those days)
+        falls in one: what a page script may check offline (``stations.offline``)."""
+        out: list[list[datetime]] = []
+        for offset in range(days):
+            day = first + timedelta(days=offset)
+            midnight = datetime.combine(day, time())
+            for s, e in self._spans_on(day):
+                start, end = midnight + timedelta(minutes=s), midnight + timedelta(minutes=e)
+                if out and out[-1][1] == start:  # 24:00 of one day is 00:00 of the next: one span
+                    out[-1][1] = end
+                else:
+                    out.append([start, end])
+        return [(s, e) for s, e in out]
+
     def describe(self, lang: str = "zh") -> str:
         """Hours for display, e.g. ``周一至周五 08:00-18:00；法定节假日 休息``; ``lang``: zh or en.
 

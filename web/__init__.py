@@ -37,6 +37,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(write_api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(embeds.bp)  # /embed/builder, /oembed (the embed /embed itself is a map page)
+    from . import offline
+    app.register_blueprint(offline.bp)  # the installable app: /manifest.webmanifest, /sw.js, /offline/stations.json
     app.register_blueprint(planning.bp)
     app.register_blueprint(signin.bp)
     app.register_blueprint(manage.bp)

@@ -39,6 +39,8 @@ JS_KEYS = (
     "place_unavailable", "place_rate_limited", "place_marker",
     # an embed's full-screen button
     "fullscreen",
+    # offline: how old the kept data is, and what the answer is made from
+    "offline_banner", "offline_no_data", "offline_answer", "offline_remote",
 )
 
 

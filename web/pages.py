@@ -280,6 +280,8 @@ def render_map_page(template: str, query: MapQuery | EmbedQuery, embed: bool = F
             # an embed zooms with ctrl + wheel or two fingers: the host page keeps its scrolling
             "gesture": {key: i18n.translate(f"gesture.{key}", lang) for key in ("touch", "scroll", "scrollMac")}
             if embed else None,
+            # offline, "find the nearest" ranks the data the service worker kept (web.offline); a large store: none
+            "offline": {"url": url_for("offline.stations")} if not remote and not embed else None,
         },
         "strings": i18n.js_strings(lang),
         "labels": {

@@ -17,7 +17,10 @@
  * a walking router (config.routeUrl) the first config.routed results get the routed distance and
  * time; otherwise, and when it has none, the straight line, labelled as such. A search that matches
  * no station asks config.placesUrl for the place (the geocoder is the server's) and lists the
- * stations nearest to it. The same page serves /embed
+ * stations nearest to it. Without a network (offline, or /api/nearest unreachable) the answer comes from
+ * the data the service worker kept (config.offline.url, ranked by static/js/offline.js as the server ranks),
+ * and the page says that it is offline and how old its data is; back online it asks the server again.
+ * The same page serves /embed
  * (config.embed) and ?county= (config.county: fit the map to it and draw its outline).
  * config.controls lists the buttons shown (nearest, search, filters, legend, zoom, fullscreen); an
  * embed zooms with ctrl + wheel or two fingers (leaflet-gesture-handling, config.gesture: its words).
@@ -599,29 +602,121 @@
     if (C.lang) params.set("lang", C.lang);
     var seq = ++requestSeq;
     setStatus(S.searching, "busy");
+    if (navigator.onLine === false) {  // no network at all: the kept data answer at once
+      nearestOffline(f, seq);
+      return;
+    }
+    var httpError = false;
     fetch(C.nearestUrl + "?" + params.toString(), { headers: { Accept: "application/json" } })
       .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
+        if (!response.ok) {
+          httpError = true;
+          throw new Error("HTTP " + response.status);
+        }
         return response.json();
       })
       .then(function (payload) {
         if (seq !== requestSeq) return;
-        var hits = payload.results || [];
-        distances = {};
-        hits.forEach(function (hit) {
-          distances[hit.id] = hit.distance_m;
-          hit.change = changeText(hit.open_now, hit.next_change, payload.now);
-        });
-        lastHits = hits;
-        setStatus("");
-        renderNearest(hits, f);
-        fetchRoutes(hits, seq);
+        showNearest(payload.results || [], payload.now, f, seq);
       })
       .catch(function () {
         if (seq !== requestSeq) return;
-        setStatus(S.api_error, "error");
+        if (!httpError && C.offline) nearestOffline(f, seq);  // the network failed: answer from the kept data
+        else setStatus(S.api_error, "error");
       });
   }
+
+  /** Show an answer (the server's, or the offline ranking's in the same shape); ``nowIso``: its moment. */
+  function showNearest(hits, nowIso, f, seq) {
+    distances = {};
+    hits.forEach(function (hit) {
+      distances[hit.id] = hit.distance_m;
+      hit.change = changeText(hit.open_now, hit.next_change, nowIso);
+    });
+    lastHits = hits;
+    setStatus("");
+    renderNearest(hits, f);
+    fetchRoutes(hits, seq);
+  }
+
+  // ---- offline: the data the service worker kept, ranked here (static/js/offline.js) ----------
+  var offlineNote = $("offline-note");
+  var offlineData = null;  // {data, fetchedAt (ms)}: the last offline data this page got
+
+  /** "2026-11-25T05:46+08:00" of a moment (ms since 1970), in Asia/Shanghai time as the server writes it. */
+  function shanghaiIso(ms) {
+    var d = new Date(ms + 8 * 3600000);
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + "T" +
+      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + "+08:00";
+  }
+
+  /** "11月25日 05:46" / "Nov 25 05:46" (Asia/Shanghai time). */
+  function shanghaiText(ms) {
+    var p = isoParts(shanghaiIso(ms));
+    return fmt("date_md", { mon: LABELS.months[p[1] - 1], day: p[2] }) + " " + p[3];
+  }
+
+  /** Fetch the offline data: from the network when there is one (the service worker keeps a copy), else
+   *  the copy. Resolves to offlineData, or null when there is none. */
+  function loadOffline() {
+    if (!C.offline) return Promise.resolve(null);
+    return fetch(C.offline.url, { headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        var stamp = Number(response.headers.get("X-Yizhan-Fetched-At"));  // the worker's copy: when it was fetched
+        return response.json().then(function (data) {
+          offlineData = { data: data, fetchedAt: stamp > 0 ? stamp : Date.now() };
+          return offlineData;
+        });
+      })
+      .catch(function () { return offlineData; });  // keep what this page already has
+  }
+
+  function showOfflineNote() {
+    if (navigator.onLine !== false) {
+      offlineNote.hidden = true;
+      return;
+    }
+    offlineNote.hidden = false;
+    if (!C.offline) {
+      offlineNote.textContent = S.offline_remote;
+      return;
+    }
+    offlineNote.textContent = offlineData ? fmt("offline_banner", { time: shanghaiText(offlineData.fetchedAt) })
+      : S.offline_no_data;
+  }
+
+  function nearestOffline(f, seq) {
+    if (!C.offline) {
+      setStatus(S.offline_remote, "error");
+      return;
+    }
+    loadOffline().then(function (kept) {
+      if (seq !== requestSeq) return;
+      showOfflineNote();
+      if (!kept || !window.YizhanOffline) {
+        setStatus(S.offline_no_data, "error");
+        return;
+      }
+      var now = Date.now();
+      var hits = window.YizhanOffline.rank(kept.data, position.lon, position.lat, now, {
+        k: C.k, kind: f.kind, amenities: f.amenities, serves: f.serves, h24: f.h24, openNow: f.openNow
+      });
+      hits.forEach(function (hit) {
+        hit.next_change = hit.next_change === null ? null : shanghaiIso(hit.next_change * 60000);
+      });
+      showNearest(hits, shanghaiIso(now), f, seq);
+      setStatus(S.offline_answer, "info");
+    });
+  }
+
+  window.addEventListener("offline", showOfflineNote);
+  window.addEventListener("online", function () {  // back online: fresh data, and the server's answer again
+    showOfflineNote();
+    loadOffline();
+    if (position) findNearest();
+  });
 
   /** The walking route of the first results (config.routed of them), where the server has a router. */
   function fetchRoutes(hits, seq) {
@@ -1113,6 +1208,11 @@
     }
   }
   applyFilters();
+  if (navigator.onLine === false) loadOffline().then(showOfflineNote);  // opened offline, from the worker's copy
+  else if (C.offline) {  // online: fetch the offline data once the page is idle (the worker keeps the copy)
+    (window.requestIdleCallback || function (fn) { setTimeout(fn, 1500); })(function () { loadOffline(); });
+  }
+  showOfflineNote();
   if (REMOTE) {
     zoomHint = el("div", { className: "yz-zoom-hint", role: "status", text: S.zoom_in_hint });
     zoomHint.hidden = true;
@@ -1202,7 +1302,8 @@
     position: function () { return position; },
     highlighted: function () { return highlight ? highlight.yzId : null; },
     wgsToGcj: wgsToGcj, gcjToWgs: gcjToWgs,
-    formatDistance: formatDistance, phoneParts: phoneParts, telUri: telUri, phoneText: phoneText
+    formatDistance: formatDistance, phoneParts: phoneParts, telUri: telUri, phoneText: phoneText,
+    offlineData: function () { return offlineData; }
   };
   document.documentElement.setAttribute("data-map-ready", "1");
 }());
