@@ -145,6 +145,27 @@ def test_offline_the_map_answers_as_the_server_did_and_staff_pages_are_not_serve
         page.goto(live_server.url + "/manage", wait_until="load")
 
 
+def test_when_the_server_cannot_be_reached_the_kept_data_answer(live_server, make_page):
+    """A signal but no way through (the browser thinks it is online): the same answer, from the kept data."""
+    page, watch = make_page(geolocation=POSITION, viewport=PHONE_390)
+    page.clock.set_fixed_time(WED_0546)
+    open_map(page, live_server.url)
+    wait_controlled(page)
+    expected = [r["id"] for r in server_nearest(live_server.url, *POSITION)["results"]]
+    page.route("**/api/nearest?*", lambda route: route.abort("connectionrefused"))
+    press_find_nearest(page)
+    page.wait_for_function("() => document.getElementById('status').textContent.startsWith('离线结果')",
+                           timeout=WAIT_MS)
+    assert [sid for sid, _ in listed(page)] == expected
+    assert page.inner_text("#offline-note").startswith("离线：数据更新于 ")
+    page.unroute("**/api/nearest?*")
+    press_find_nearest(page)  # the server answers again: the note goes
+    page.wait_for_function("() => document.getElementById('offline-note').hidden", timeout=WAIT_MS)
+    assert [sid for sid, _ in listed(page)] == expected
+    watch.console_errors[:] = [e for e in watch.console_errors if "ERR_CONNECTION_REFUSED" not in e]
+    watch.assert_clean()
+
+
 def test_a_staff_page_visited_online_is_not_kept(live_server, make_page):
     page, watch = make_page()
     open_map(page, live_server.url)

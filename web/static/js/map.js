@@ -617,12 +617,16 @@
       })
       .then(function (payload) {
         if (seq !== requestSeq) return;
+        unreachable = false;
+        showOfflineNote();
         showNearest(payload.results || [], payload.now, f, seq);
       })
       .catch(function () {
         if (seq !== requestSeq) return;
-        if (!httpError && C.offline) nearestOffline(f, seq);  // the network failed: answer from the kept data
-        else setStatus(S.api_error, "error");
+        if (!httpError && C.offline) {  // the network failed (a signal but no way through): the kept data answer
+          unreachable = true;
+          nearestOffline(f, seq);
+        } else setStatus(S.api_error, "error");
       });
   }
 
@@ -673,8 +677,11 @@
       .catch(function () { return offlineData; });  // keep what this page already has
   }
 
+  var unreachable = false;  // the last answer was the kept data's because the server could not be reached
+
+  /** The note "离线：数据更新于 …" while the browser is offline or the last answer had to come from the kept data. */
   function showOfflineNote() {
-    if (navigator.onLine !== false) {
+    if (navigator.onLine !== false && !unreachable) {
       offlineNote.hidden = true;
       return;
     }
