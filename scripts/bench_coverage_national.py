@@ -139,6 +139,9 @@ def main(argv=None) -> int:
               flush=True)
         del features, counties
 
+        from stations import countycache
+
+        cached = countycache.cache_path(path).exists()  # written by the first Counties.load of the file
         cpu_started, started = cpu_s(), time.perf_counter()
         counties = Counties.load(path)
         if args.limit:
@@ -153,7 +156,8 @@ def main(argv=None) -> int:
         t_analyse, cpu = time.perf_counter() - t0, cpu_s() - cpu0
         total = time.perf_counter() - started
         city = result.to_dict()["city"]
-        print(f"  county outlines read from their file: {t_counties:.1f} s wall, {cpu_counties:.1f} s CPU")
+        print(f"  county outlines read {'from their WKB cache' if cached else 'from their GeoJSON file'}: "
+              f"{t_counties:.1f} s wall, {cpu_counties:.1f} s CPU")
         print(f"  {len(stations):,} stations read from the database: {t_stations:.1f} s wall, {cpu_stations:.1f} s CPU "
               "(this process's)")
         print(f"  analyse R = 1 km, {args.workers} process(es): {t_analyse:.1f} s wall, {cpu:.1f} s CPU; covered "
