@@ -71,7 +71,8 @@ def test_the_manifest_in_english(client):
     assert "Set-Cookie" not in client.get("/manifest.webmanifest?lang=en").headers
 
 
-@pytest.mark.parametrize("path, lang", [("/", "zh"), ("/?lang=en", "en"), ("/list", "zh"), ("/stations/JN-RS-0001", "zh")])
+@pytest.mark.parametrize("path, lang", [("/", "zh"), ("/?lang=en", "en"), ("/list", "zh"),
+                                        ("/stations/JN-RS-0001", "zh")])
 def test_public_pages_link_the_manifest_and_register_the_worker(client, path, lang):
     page = client.get(path).get_data(as_text=True)
     assert f'<link rel="manifest" href="/manifest.webmanifest?lang={lang}">' in page
@@ -150,7 +151,8 @@ def test_the_offline_data_hold_the_open_stations_with_the_servers_flags(client, 
     wanted = sorted(f["properties"]["id"] for f in station_features if f["properties"]["status"] == "open")
     assert [s["id"] for s in data["stations"]] == wanted
     first = datetime(2026, 11, 25, tzinfo=SHANGHAI)
-    assert data["window"] == [int(first.timestamp()) // 60, int((first + timedelta(days=OFFLINE_DAYS)).timestamp()) // 60]
+    last = first + timedelta(days=OFFLINE_DAYS)
+    assert data["window"] == [int(first.timestamp()) // 60, int(last.timestamp()) // 60]
     by_id = {f["properties"]["id"]: f for f in station_features}
     for record in data["stations"]:
         feature = by_id[record["id"]]

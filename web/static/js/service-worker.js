@@ -59,9 +59,11 @@
     });
   }
 
+  /** Keep a copy when allowed; a failure to keep (storage full) never costs the page its answer. */
   function keep(cache, request, response) {
     if (!storable(response)) return Promise.resolve();
-    return stamped(response).then(function (copy) { return cache.put(request, copy); });
+    return stamped(response).then(function (copy) { return cache.put(request, copy); })
+      .catch(function () { /* not kept */ });
   }
 
   self.addEventListener("install", function (event) {
@@ -102,11 +104,11 @@
       }).catch(function (error) {
         return cache.match(request, { ignoreVary: true }).then(function (hit) {
           if (hit) return hit;
-          if (url.pathname === scope) return cache.match(request, { ignoreSearch: true, ignoreVary: true }).then(function (map) {
+          if (url.pathname !== scope) throw error;
+          return cache.match(request, { ignoreSearch: true, ignoreVary: true }).then(function (map) {
             if (map) return map;
             throw error;
           });
-          throw error;
         });
       });
     });
