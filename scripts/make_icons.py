@@ -1,7 +1,7 @@
 """Draw the installable app's PNG icons from the site's own icon (``web/static/img/icon.svg``).
 
     python scripts/make_icons.py            # writes web/static/img/icon-{192,512}.png, icon-maskable-{192,512}.png
-    python scripts/make_icons.py --check    # exit 1 if the committed files differ from what it draws
+    python scripts/make_icons.py --check    # exit 1 if the committed files show other pixels than it draws
 
 The shapes are those of ``icon.svg`` (a 32-unit square: a green rounded square, a white house with a
 chimney), drawn with numpy (4 x 4 samples a pixel) and written as PNG with zlib: no image library, no
@@ -92,6 +92,20 @@ def png_bytes(rgba: np.ndarray) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
+def png_pixels(data: bytes) -> tuple[bytes, bytes]:
+    """(IHDR, decompressed image data) of a PNG: what it shows, whatever zlib compressed it."""
+    header, image, at = b"", b"", 8
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            image += body
+        at += 12 + length
+    return header, zlib.decompress(image)
+
+
 def icons() -> dict[str, bytes]:
     """File name -> PNG bytes of every icon."""
     out = {}
@@ -109,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, data in icons().items():
         path = OUT / name
         if args.check:
-            if not path.is_file() or path.read_bytes() != data:
+            if not path.is_file() or png_pixels(path.read_bytes()) != png_pixels(data):
                 stale.append(name)
         else:
             path.write_bytes(data)
