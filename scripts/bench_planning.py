@@ -184,7 +184,7 @@ def main(argv=None) -> int:
                 return 1
             cached = [ask(server.port) for _ in range(20)]
             slowest.append(show("figures ready (cache)", cached))
-            print(f"  worker RSS with the country's county outlines: "
+            print(f"  worker RSS (the counties, the stations' columns, the figures): "
                   f"{', '.join(f'{r:.0f}' for r in server.worker_rss_mb())} MB", flush=True)
 
             with open_store(store_url, counties) as store:
