@@ -115,7 +115,7 @@ def test_a_county_embed_on_another_port_shows_its_stations_only_and_finds_the_ne
         assert frame.locator("#results li").last.locator(".change").inner_text() == "22:00 开放"
         distances = frame.eval_on_selector_all("#results li button.result", "els => els.map(b => +b.dataset.distanceM)")
         geodesic = {i: d for d, i in brute_force(county, *ZC_POSITION)}
-        assert distances == pytest.approx([geodesic[i] for i in got], rel=5e-3)
+        assert distances == pytest.approx([geodesic[i] for i in got], abs=0.05)  # geodesic, as the server
         assert not [u for u in watch.requests if "/api/nearest" in u]  # searched in the page
         snap(page, artifacts / "embed-county-nearest-desktop.png")
         watch.assert_clean()

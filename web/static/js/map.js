@@ -540,16 +540,8 @@
   var resultsNote = $("results-note");
   var routeSeq = 0;
 
-  var EARTH_RADIUS_M = 6371008.8;  // the mean radius: great-circle distances within 0.5 % of the ellipsoid's
-
-  function greatCircleM(lat1, lon1, lat2, lon2) {
-    var r = PI / 180;
-    var dLat = (lat2 - lat1) * r;
-    var dLon = (lon2 - lon1) * r;
-    var h = Math.sin(dLat / 2) * Math.sin(dLat / 2) +
-      Math.cos(lat1 * r) * Math.cos(lat2 * r) * Math.sin(dLon / 2) * Math.sin(dLon / 2);
-    return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
-  }
+  // geodesic distances on the WGS-84 ellipsoid, as the server's (offline.js, loaded before this file)
+  var geodesicM = window.YizhanOffline.distanceM;
 
   /** The page's own stations nearest to the position: what /api/nearest answers, without asking it. */
   function localNearest(f) {
@@ -564,7 +556,7 @@
       var lat = rec.wlat !== undefined ? rec.wlat : rec.lat;  // WGS-84
       var lon = rec.wlon !== undefined ? rec.wlon : rec.lon;
       return { id: rec.id, status: rec.status, open_now: rec.open, change: rec.change || "",
-               distance_m: greatCircleM(position.lat, position.lon, lat, lon) };
+               distance_m: geodesicM(position.lon, position.lat, lon, lat) };
     });
     var openFirst = C.rank === "open_first";
     hits.sort(function (a, b) {
