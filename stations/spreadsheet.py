@@ -34,8 +34,8 @@ _NOT_IN_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def append_row(sheet, values: Iterable[Any]) -> tuple:
     """Append a row to an openpyxl worksheet, text as text cells (never formulas); the row's cells. A control
-    character XML cannot carry (a vertical tab pasted into an address) is written as U+FFFD, so that one odd
-    character never stops a whole export or report."""
+    character XML cannot carry is written as U+FFFD, so that one odd character never stops a whole export or
+    report: the validator refuses them in station texts, but an import report shows the cells as read."""
     row = [_NOT_IN_XLSX.sub("\ufffd", v) if isinstance(v, str) else v for v in safe_row(values)]
     sheet.append(row)
     cells = tuple(sheet.cell(row=sheet.max_row, column=i) for i in range(1, len(row) + 1))

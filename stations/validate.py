@@ -12,7 +12,15 @@ The rules both sides share:
 - Positions are ``[lon, lat]`` or ``[lon, lat, altitude]`` (RFC 7946 section 3.1.1 allows an
   altitude): every member a finite number. The altitude is accepted but not stored.
 - Whole numbers (``beds``, ``palace_class``) may be written ``12`` or ``12.0``, as JSON Schema
-  counts them both as integers.
+  counts them both as integers. Numbers are bounded (``beds`` 0..100000, ``floor_area_m2`` up to
+  1,000,000 m²): a 401-digit value is no count of beds, and no export could carry it.
+- Free texts (``name``, ``address``, ``host``, ``source``, ``status_reason``, ``opening_hours``) hold
+  no control character (Unicode category Cc: C0 U+0000-U+001F, DEL U+007F, C1 U+0080-U+009F; a
+  vertical tab or a NUL pasted with an address): every one of them is a single line, typed in a
+  one-line field of the staff form and shown on one line, and XML (XLSX) cannot carry most of them.
+  No station field is multi-line, so not even a newline or a tab is allowed (a multi-line field, if
+  one is ever added, would allow those two alone). The other texts (``id``, ``phone``, dates,
+  ``county_code``) have patterns that leave no room for one.
 - Patterns mean the same in Python's ``re`` and in ECMA-262 (the regex dialect of JSON Schema):
   ASCII classes only (``[0-9]``, not ``\\d``), and see :func:`_whole`.
 - What JSON Schema cannot say: the real calendar (``2026-02-30``) is its ``format: date``, an
@@ -56,6 +64,17 @@ NAME_PATTERN = r"[^\t\n\v\f\r \x1c-\x1f\x85\xa0\u1680\u2000-\u200b\u2028\u2029\u
 NAME_MAX = 200
 TEXT_MAX = 500
 STATUS_REASON_MAX = 200
+#: the control characters (Unicode category Cc) as a character class alike in Python's ``re`` and ECMA-262
+CONTROL_CLASS = r"\x00-\x1f\x7f-\x9f"
+#: a single-line text: no control character at all
+SINGLE_LINE_PATTERN = _whole(f"[^{CONTROL_CLASS}]*")
+#: the station's free texts, each a single line
+SINGLE_LINE_FIELDS = ("name", "address", "host", "source", "status_reason", "opening_hours")
+#: what a text with a control character is told (the staff form recognises the problem by it)
+NO_CONTROLS = ("a single line of text without control characters (U+0000-U+001F, U+007F-U+009F, e.g. a "
+               "vertical tab, a NUL or a line break): remove them")
+BEDS_MAX = 100_000
+FLOOR_AREA_MAX_M2 = 1_000_000
 #: the one status a reopening date belongs to
 REOPENS_STATUS = "temporarily_closed"
 _ID_RE = re.compile(ID_PATTERN)
@@ -63,6 +82,7 @@ _PHONE_RE = re.compile(PHONE_PATTERN)
 _DATE_RE = re.compile(DATE_PATTERN)
 _COUNTY_CODE_RE = re.compile(COUNTY_CODE_PATTERN)
 _NAME_RE = re.compile(NAME_PATTERN)
+_CONTROL_RE = re.compile(f"[{CONTROL_CLASS}]")
 
 REQUIRED = ("id", "name", "kind", "status")
 KNOWN = set(PROPERTY_ORDER)
@@ -170,6 +190,9 @@ def check_properties(props: Mapping[str, Any], label: str) -> list[Problem]:
             if len(set(map(str, amenities))) != len(amenities):
                 add(Problem(label, "amenities", amenities, "each amenity at most once"))
 
+    for key in SINGLE_LINE_FIELDS:  # beside each field's other rules, so that the message says what is wrong
+        if isinstance(props.get(key), str) and _CONTROL_RE.search(props[key]):
+            add(Problem(label, key, props[key], NO_CONTROLS))
     for key in ("address", "host", "source"):
         value = props.get(key)
         if value is not None and (not isinstance(value, str) or len(value) > TEXT_MAX):
@@ -179,7 +202,7 @@ def check_properties(props: Mapping[str, Any], label: str) -> list[Problem]:
         add(Problem(label, "phone", phone,
                     "a phone number: digits, spaces, +, -, ( ), an extension after 转, e.g. 0537-2345678转123"))
     hours = props.get("opening_hours")
-    if hours is not None:
+    if hours is not None and not (isinstance(hours, str) and _CONTROL_RE.search(hours)):
         problems.extend(check_opening_hours(hours, label))
     for key in ("opened_on", "last_verified_on", "reopens_on"):
         if props.get(key) is not None:
@@ -198,11 +221,12 @@ def check_properties(props: Mapping[str, Any], label: str) -> list[Problem]:
         elif not _is_whole(pclass) or pclass not in PALACE_CLASSES:
             add(Problem(label, "palace_class", pclass, "1, 2 or 3"))
     area = props.get("floor_area_m2")
-    if area is not None and (not _is_number(area) or area <= 0):
-        add(Problem(label, "floor_area_m2", area, "a positive number of square metres"))
+    if area is not None and (not _is_number(area) or not 0 < area <= FLOOR_AREA_MAX_M2):
+        add(Problem(label, "floor_area_m2", area,
+                    f"a positive number of square metres, at most {FLOOR_AREA_MAX_M2:,}"))
     beds = props.get("beds")
-    if beds is not None and (not _is_whole(beds) or beds < 0):
-        add(Problem(label, "beds", beds, "a whole number ≥ 0"))
+    if beds is not None and (not _is_whole(beds) or not 0 <= beds <= BEDS_MAX):
+        add(Problem(label, "beds", beds, f"a whole number from 0 to {BEDS_MAX:,}"))
     sample = props.get("sample")
     if sample is not None and not isinstance(sample, bool):
         add(Problem(label, "sample", sample, "true or false"))
@@ -287,7 +311,8 @@ def build_schema() -> dict[str, Any]:
         """An optional property: ``null`` means not given (the keywords apply to ``json_type``)."""
         return {"type": [json_type, "null"], **keywords}
 
-    text = optional("string", maxLength=TEXT_MAX)
+    single_line = {"pattern": SINGLE_LINE_PATTERN}
+    text = optional("string", maxLength=TEXT_MAX, **single_line, description="one line, no control characters")
     day = optional("string", pattern=DATE_PATTERN, format="date",
                    description="YYYY-MM-DD; a real calendar date (format: date)")
     number = {"type": "number"}
@@ -299,7 +324,8 @@ def build_schema() -> dict[str, Any]:
             "A GeoJSON (RFC 7946) Point Feature; coordinates are WGS-84 [longitude, latitude], "
             "optionally followed by an altitude in metres (accepted, not stored). Optional "
             "properties may be null (not given). Generated by stations.validate.build_schema from "
-            "the validator's own vocabulary and patterns; the validator also checks what this "
+            "the validator's own vocabulary and patterns. Texts hold no control characters (Cc: "
+            "U+0000-U+001F, U+007F-U+009F): every text is a single line. The validator also checks what this "
             "schema cannot: opening_hours syntax (OpenStreetMap), and a real calendar date, which "
             "here is `format: date`, enforced only where format assertion is on (e.g. Python "
             "jsonschema with a FormatChecker, ajv with ajv-formats)."),
@@ -330,22 +356,25 @@ def build_schema() -> dict[str, Any]:
                 "additionalProperties": False,
                 "properties": {
                     "id": {"type": "string", "pattern": ID_PATTERN},
-                    "name": {"type": "string", "pattern": NAME_PATTERN, "maxLength": NAME_MAX,
-                             "description": "not blank: at least one character that is not white space"},
+                    "name": {"type": "string", "maxLength": NAME_MAX,
+                             "allOf": [{"pattern": NAME_PATTERN}, single_line],
+                             "description": "not blank: at least one character that is not white space; one "
+                                            "line, no control characters"},
                     "kind": {"enum": list(KINDS)},
                     "county_code": optional("string", pattern=COUNTY_CODE_PATTERN),
                     "address": text,
                     "phone": optional("string", pattern=PHONE_PATTERN,
                                       description="an extension follows 转, e.g. 0537-2345678转123"),
                     "opening_hours": optional(
-                        "string", description="OpenStreetMap opening_hours syntax, Asia/Shanghai time "
-                                              "(the syntax is checked by the validator, not by this schema)"),
+                        "string", **single_line,
+                        description="OpenStreetMap opening_hours syntax, Asia/Shanghai time, one line "
+                                    "(the syntax is checked by the validator, not by this schema)"),
                     "amenities": optional("array", uniqueItems=True, items={"enum": list(AMENITIES)}),
                     "host": text,
                     "status": {"enum": list(STATUSES)},
-                    "status_reason": optional("string", maxLength=STATUS_REASON_MAX,
+                    "status_reason": optional("string", maxLength=STATUS_REASON_MAX, **single_line,
                                               description="why the station has its status (temporarily closed, "
-                                                          "closed...)"),
+                                                          "closed...); one line, no control characters"),
                     "reopens_on": {**day, "description": f"YYYY-MM-DD, a real calendar date (format: date): when "
                                                          f"the station opens again; only for status "
                                                          f"{REOPENS_STATUS}"},
@@ -353,8 +382,8 @@ def build_schema() -> dict[str, Any]:
                     "last_verified_on": day,
                     "palace_class": {"enum": [*PALACE_CLASSES, None],
                                      "description": "only for kind cultural_palace"},
-                    "floor_area_m2": optional("number", exclusiveMinimum=0),
-                    "beds": optional("integer", minimum=0),
+                    "floor_area_m2": optional("number", exclusiveMinimum=0, maximum=FLOOR_AREA_MAX_M2),
+                    "beds": optional("integer", minimum=0, maximum=BEDS_MAX),
                     "sample": optional("boolean"),
                     "source": text,
                 },

@@ -31,6 +31,15 @@ def write_long_name(path: Path) -> None:
                     encoding="utf-8")
 
 
+def write_refused_values(path: Path) -> None:
+    """Values the vocabulary refuses since issues 9, 10, stored before it did: a vertical tab, a 401-digit count."""
+    features = json.loads(json.dumps(STATION_FEATURES))
+    features[0]["properties"]["address"] = "古槐路\x0b18号"
+    features[1]["properties"]["beds"] = 10 ** 400
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                    encoding="utf-8")
+
+
 def make_directory(path: Path) -> None:
     path.unlink()
     path.mkdir()
@@ -90,6 +99,20 @@ def test_cli_quotes_a_huge_name_briefly(stations_path, counties_path, command):
     assert f"{LONG} characters" in result.output
 
 
+def test_cli_names_each_stored_value_the_vocabulary_refuses(stations_path, counties_path):
+    write_refused_values(stations_path)
+    result = cli("validate", str(stations_path), "--counties", str(counties_path))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output  # handled, not a crash
+    assert len(result.output) < MAX_OUTPUT
+    lines = result.output.splitlines()
+    address = next(line for line in lines if "'address'" in line)
+    assert "JN-RS-0001" in address and "\\x0b" in address and "without control characters" in address
+    beds = next(line for line in lines if "'beds'" in line)
+    assert STATION_FEATURES[1]["properties"]["id"] in beds and "401 characters" in beds
+    assert "from 0 to 100,000" in beds
+
+
 # ---- the web ------------------------------------------------------------------------------------
 
 def assert_logged_briefly_without_traceback(caplog, *must_contain: str) -> None:
@@ -103,7 +126,8 @@ def assert_logged_briefly_without_traceback(caplog, *must_contain: str) -> None:
         assert text in caplog.text
 
 
-BAD_FILES = {"gbk": write_gbk, "directory": make_directory, "long name": write_long_name}
+BAD_FILES = {"gbk": write_gbk, "directory": make_directory, "long name": write_long_name,
+             "refused values": write_refused_values}
 
 
 @pytest.mark.parametrize("bad", list(BAD_FILES))

@@ -206,20 +206,36 @@ def test_formula_injection_is_neutralised_in_csv_and_xlsx(tmp_path):
             assert row[header.index("name")].value == "'" + INJECTION
 
 
-def test_a_control_character_xlsx_cannot_hold_is_a_replacement_character_not_a_failed_export(tmp_path, client):
-    """A vertical tab pasted into an address is valid station text, but no XLSX cell can hold it (XML 1.0)."""
+def test_a_control_character_is_refused_by_the_store_and_the_export_is_unchanged(client):
+    """A vertical tab or a NUL pasted into an address is refused on the way in (issues 9, 10): no XLSX cell could
+    hold it (XML 1.0), and an export -> import round trip would report a change."""
+    from stations.errors import InvalidRecord
+
+    store = client.application.extensions["yizhan"].store
+    before = client.get("/api/stations?format=csv").data
+    with pytest.raises(InvalidRecord) as caught:
+        store.update("JN-RS-0001", {"address": "古槐路\x0b18号\x00"})
+    assert [(p.record, p.field) for p in caught.value.problems] == [("JN-RS-0001", "address")]
+    assert "without control characters" in caught.value.problems[0].allowed
+    assert client.get("/api/stations?format=csv").data == before
+
+
+def test_a_control_character_xlsx_cannot_hold_is_a_replacement_character_not_a_failed_export(tmp_path):
+    """What the store refuses may still reach a spreadsheet unvalidated (an import report shows the cells as
+    read): XLSX writes it as U+FFFD instead of failing, CSV as it is."""
     from openpyxl import load_workbook
 
-    client.application.extensions["yizhan"].store.update("JN-RS-0001", {"address": "古槐路\x0b18号\x00"})
-    for url in ("/api/stations?format=xlsx", "/api/stations?format=xlsx&lang=en"):
-        answer = client.get(url)
-        assert answer.status_code == 200, url
-        sheet = load_workbook(io.BytesIO(answer.data)).worksheets[0]
+    feature = json.loads(json.dumps(STATION_FEATURES[0]))
+    feature["properties"]["address"] = "古槐路\x0b18号\x00"
+    features = [feature, *STATION_FEATURES[1:]]
+    for lang in ("zh", "en"):
+        path, _ = _write(tmp_path, "xlsx", features, lang=lang)
+        sheet = load_workbook(path).worksheets[0]
         header = [c.value for c in sheet[1]]
-        row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == "JN-RS-0001")
-        assert row[header.index("地址" if "地址" in header else "address")] == "古槐路\ufffd18号\ufffd"
-    csv_answer = client.get("/api/stations?format=csv")  # CSV holds it as it is
-    assert csv_answer.status_code == 200 and "古槐路\x0b18号\x00" in csv_answer.get_data(as_text=True)
+        row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == feature["properties"]["id"])
+        assert row[header.index("地址" if lang == "zh" else "address")] == "古槐路\ufffd18号\ufffd"
+    _, data = _write(tmp_path, "csv", features, lang="en")
+    assert "古槐路\x0b18号\x00" in data.decode("utf-8-sig")
 
 
 def test_unknown_format_is_refused():

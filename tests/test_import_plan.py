@@ -450,6 +450,54 @@ def test_what_the_store_refuses_rejects_the_row_naming_the_field(tmp_path, store
     assert "0537-2345678" in plan.errors[0].message("zh")  # the store's own words: what is allowed
 
 
+# each value the vocabulary refuses (issues 9, 10), in the cell of a row that is otherwise good
+REFUSED_CELLS = [
+    ("地址", "address", "古槐路\x0b18号", "without control characters"),
+    ("地址", "address", "古槐路\x0018号", "without control characters"),
+    ("地址", "address", "古槐路\x8518号", "without control characters"),
+    ("名称", "name", "坏\x01驿站", "without control characters"),
+    ("主办单位", "host", "市总\t工会", "without control characters"),  # inside: surrounding white space is trimmed
+    ("来源", "source", "\x1b[31m导入", "without control characters"),
+    ("开放时间", "opening_hours", "Mo-Fr\x0b08:00-18:00", "without control characters"),
+    ("床位", "beds", "1" * 400, "a whole number from 0 to 100,000"),  # read as a whole number
+    ("床位", "beds", "100001", "a whole number from 0 to 100,000"),
+    ("面积", "floor_area_m2", "1000001", "at most 1,000,000"),
+]
+
+
+@pytest.mark.parametrize("header, field, value, allowed", REFUSED_CELLS,
+                         ids=[f"{f}={v!r:.20}" for _, f, v, _ in REFUSED_CELLS])
+def test_a_refused_value_rejects_its_row_naming_row_field_and_reason(tmp_path, store, counties, header, field,
+                                                                      value, allowed):
+    headers = ["名称", "类型", "区县", "经度", "纬度"] + ([header] if header != "名称" else [])
+    good = ["好驿站", "爱心驿站", "任城区", 116.61, 35.43] + ([""] if header != "名称" else [])
+    bad = ["坏驿站", "爱心驿站", "任城区", 116.62, 35.43] + ([value] if header != "名称" else [])
+    if header == "名称":
+        bad[0] = value
+    path = write_csv(tmp_path / "a.csv", [good, bad], header=headers)
+    plan = plan_of(path, store, counties, skip_bad=True)
+    assert [s.after.name for s in plan.added] == ["好驿站"]
+    [problem] = plan.errors
+    assert (problem.row, problem.column, problem.field, problem.code) == (3, header, field, "invalid")
+    assert allowed in problem.message("en") and field in problem.message("en")
+    assert "第 3 行" in problem.text("zh") and header in problem.text("zh")
+
+
+def test_the_bundled_sample_exported_and_imported_again_changes_nothing(tmp_path):
+    """The bundled sample (geodata), its real counties, each export format the import reads."""
+    stations_path = tmp_path / "stations.geojson"
+    stations_path.write_bytes((ROOT / "geodata" / "stations.geojson").read_bytes())
+    counties = Counties.load(ROOT / "geodata" / "counties.geojson")
+    store = GeoJSONStore(stations_path, counties=counties)
+    count = len(store.all())
+    for fmt in ("xlsx", "csv"):
+        path = tmp_path / f"export.{fmt}"
+        path.write_bytes(export_stations(store.all(), counties, fmt))
+        plan = plan_of(path, store, counties, mode="replace")
+        assert plan.counts()["unchanged"] == count and not plan.has_changes, (fmt, plan.counts())
+        assert not plan.problems, (fmt, [p.text("en") for p in plan.problems[:5]])
+
+
 def test_an_editor_changes_only_the_stations_of_their_counties(tmp_path, store, counties):
     path = write_csv(tmp_path / "a.csv", [["JN-RS-0001", "古槐路驿站", "", "", 116.5870, 35.4150, "饮水"],
                                           ["", "兖州驿站", "爱心驿站", "兖州区", 116.85, 35.45, "饮水"],

@@ -185,6 +185,36 @@ def test_every_problem_is_shown_next_to_its_field_and_nothing_is_saved(staff_app
     assert store(staff_app).get(REN_STATION) == before
 
 
+def problems_shown(html: str, field: str) -> list[str]:
+    """The texts of the problem list next to ``field``."""
+    block = re.search(rf'<ul class="field-problems" id="problem-{field}"[^>]*>(.*?)</ul>', html, re.S)
+    return [html_module.unescape(t) for t in re.findall(r"<li>(.*?)</li>", block.group(1))] if block else []
+
+
+@pytest.mark.parametrize("lang, control, beds, area", [
+    ("zh", "含有控制字符", "床位数须为 0 到 100,000 之间的整数", "不超过 1,000,000"),
+    ("en", "Contains a control character", "A whole number from 0 to 100,000", "at most 1,000,000"),
+])
+def test_a_control_character_or_a_number_past_its_bound_is_shown_next_to_its_field(staff_app, signed_in, lang,
+                                                                                  control, beds, area):
+    """A vertical tab or a NUL pasted with a text; a 401-digit count of beds (issues 9, 10)."""
+    before = store(staff_app).get(REN_STATION)
+    client = signed_in("ren")
+    data = form_of(client, address="古槐路\x0b18号", host="市总\x00工会", status="temporarily_closed",
+                   status_reason="装\x85修", beds="1" * 401, floor_area_m2="1000001")
+    answer = client.post(f"/manage/stations/{REN_STATION}?lang={lang}", data=data)
+    assert answer.status_code == 422
+    html = answer.get_data(as_text=True)
+    for field in ("address", "host", "status_reason"):
+        [text] = problems_shown(html, field)
+        assert text.startswith(control), (field, text)
+    [text] = problems_shown(html, "beds")
+    assert text.startswith(beds), text
+    [text] = problems_shown(html, "floor_area_m2")
+    assert area in text, text
+    assert store(staff_app).get(REN_STATION) == before
+
+
 def test_an_unreadable_position_is_shown_with_the_other_problems(staff_app, signed_in):
     answer = save(signed_in("ren"), lon="abc", lat="35.4", phone="12")
     html = answer.get_data(as_text=True)

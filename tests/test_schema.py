@@ -10,7 +10,7 @@ import pytest
 
 from stations.model import AMENITIES, KINDS, PROPERTY_ORDER, STATUSES
 from stations.store import validate_features
-from stations.validate import build_schema, schema_text
+from stations.validate import NO_CONTROLS, build_schema, schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "stations" / "schema.json").read_text(encoding="utf-8"))
@@ -84,9 +84,10 @@ def validator_problems(feature):
 
 
 def hours_syntax_only(problem, feature) -> bool:
-    """A problem the schema cannot see: opening_hours syntax of a string value."""
+    """A problem the schema cannot see: opening_hours syntax of a string value (a control character in it
+    the schema sees)."""
     props = feature.get("properties") if isinstance(feature, dict) else None
-    return (problem.field == "opening_hours" and isinstance(props, dict)
+    return (problem.field == "opening_hours" and problem.allowed != NO_CONTROLS and isinstance(props, dict)
             and isinstance(props.get("opening_hours"), str))
 
 
@@ -164,8 +165,32 @@ DECIDED = [
     ("properties", "beds", 12.0, True),
     ("properties", "beds", 12.5, False),
     ("properties", "beds", True, False),
-    ("properties", "floor_area_m2", 10 ** 400, True),
     ("properties", "floor_area_m2", 0, False),
+    # bounded numbers (issues 9, 10): a 401-digit count of beds or area is no such thing, and no export carries it
+    ("properties", "beds", 100_000, True),
+    ("properties", "beds", 100_000.0, True),
+    ("properties", "beds", 100_001, False),
+    ("properties", "beds", 10 ** 400, False),
+    ("properties", "beds", 1e300, False),
+    ("properties", "floor_area_m2", 1_000_000, True),
+    ("properties", "floor_area_m2", 1_000_000.5, False),
+    ("properties", "floor_area_m2", 10 ** 400, False),
+    # every text is one line without control characters (C0, DEL, C1), not even a newline or a tab (issues 9, 10)
+    ("properties", "address", "古槐路\x0b18号", False),
+    ("properties", "address", "古槐路18号\n", False),
+    ("properties", "address", "古槐路\t18号", False),
+    ("properties", "address", "古槐路\x0018号", False),
+    ("properties", "address", "古槐路\x7f18号", False),
+    ("properties", "address", "古槐路\x8518号", False),   # NEL, a C1 control
+    ("properties", "address", "古槐路\x9f18号", False),
+    ("properties", "address", "古槐路\xa018号", True),    # a no-break space is no control
+    ("properties", "address", "古槐路\u2028 18号", True),  # nor a line separator (category Zl)
+    ("properties", "host", "市总工会\r", False),
+    ("properties", "source", "\x1b[31m", False),
+    ("properties", "status_reason", "装修\n中", False),
+    ("properties", "name", "古槐路\x0b驿站", False),
+    ("properties", "opening_hours", "Mo-Fr\x0b08:00-18:00", False),  # the hours parser reads it as a space
+    ("properties", "opening_hours", "Mo-Fr\t08:00-18:00", False),
     # odd types are refused, not a crash
     ("properties", "kind", ["rest_station"], False),
     ("properties", "status", {"open": True}, False),
@@ -267,12 +292,14 @@ BLANK = ["", " ", "   ", "\u3000", "\t\n", "\x1c", "\x85", "\xa0", "\ufeff", "\u
 DATE_EDGES = ["2026-02-30", "2025-02-29", "2024-02-29", "2026-04-31", "2026-13-01", "2026-00-10", "2026-1-1",
               "0000-01-01", "0999-12-31", "1000-01-01", "2026-01-01\n", "٢٠٢٦-٠١-٠١", "2026-01-01T00:00",
               "20260101", 20260101]
-TEXT_EDGES = ["", "x" * 500, "x" * 501, "驿" * 500, "\n", 500]
+CONTROLS = ["\x00", "\t", "\n", "\x0b", "\r", "\x1f", "\x7f", "\x80", "\x85", "\x9f"]
+TEXT_EDGES = ["", "x" * 500, "x" * 501, "驿" * 500, "\n", 500, *(f"古槐路{c}18号" for c in CONTROLS), "\xa0", "\u2028",
+              "x" * 499 + "\x0b"]
 ANY_TYPE = [None, True, 0, -1.5, [], {}]
 # Near misses and oddities for each property, valid and invalid alike.
 EDGES = {
     "id": ["JN-RS-0001\n", "jn-rs-0001", "JNRS0001", "JN-RS-", " JN-RS-0001", "JN-RS-0001 ", "", "A-1", "Ａ-1"],
-    "name": BLANK + ["x" * 200, "x" * 201, " x ", "\u00a0x", "\u200bx"],
+    "name": BLANK + ["x" * 200, "x" * 201, " x ", "\u00a0x", "\u200bx", "驿\x0b站", "驿站\n", "驿" * 200 + "\x00"],
     "kind": ["", "Rest_station", "rest_station ", "spa", *KINDS],
     "status": ["", "Open", "open ", "maybe", *STATUSES],
     "county_code": ["37081", "3708111", "370811\n", "٣٧٠٨١١", "", "37O811", 370811, "370811"],
@@ -280,14 +307,16 @@ EDGES = {
     "phone": ["0537-2345678转", "0537-2345678转1234567", "0537-2345678转123456", "0537-2345678\n", "05",
               "+86 (537) 234-5678", "0537-2345678 转123", "转123", "０５３７-2345678", 5372345678, "",
               "0537 2345678 ", "0537-2345678 ext 1"],
-    "opening_hours": [*VALID_HOURS, *INVALID_HOURS, 24],
+    "opening_hours": [*VALID_HOURS, *INVALID_HOURS, 24, "24/7\n", "Mo-Fr\x0b08:00-18:00", "Mo-Fr\x8508:00-18:00"],
     "amenities": [[], ["wifi", "wifi"], ["jacuzzi"], "wifi", [["wifi"]], [None], [1], {"wifi": True},
                   list(AMENITIES)],
     "opened_on": DATE_EDGES, "last_verified_on": DATE_EDGES, "reopens_on": DATE_EDGES,
-    "status_reason": ["", "x" * 200, "x" * 201, "驿" * 200, "\n", 200],
+    "status_reason": ["", "x" * 200, "x" * 201, "驿" * 200, "\n", 200, "装修\x0b中", "装修\t中"],
     "palace_class": [1, 2, 3, 1.0, 0, 4, True, False, "1", 2.5, [1]],
-    "floor_area_m2": [0, -1, 0.0, -0.0, 5e-324, 1e308, True, "100", 10 ** 400, float("nan"), float("inf")],
-    "beds": [0, -1, 12.0, 12.5, -0.0, True, 10 ** 30, 1e300, "12", float("inf"), float("nan")],
+    "floor_area_m2": [0, -1, 0.0, -0.0, 5e-324, 1e308, True, "100", 10 ** 400, float("nan"), float("inf"),
+                      1_000_000, 1_000_000.0, 1_000_001, 1_000_000.0000001],
+    "beds": [0, -1, 12.0, 12.5, -0.0, True, 10 ** 30, 1e300, "12", float("inf"), float("nan"), 100_000, 100_000.0,
+             100_001, 10 ** 400, -(10 ** 400)],
     "sample": [0, 1, "true", "false", False],
 }
 COORDINATE_EDGES = [
@@ -359,34 +388,40 @@ def _records():
         max_leaves=8)
 
     dates = st.dates(min_value=date(1000, 1, 1)).map(date.isoformat)
+    line = st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=40)  # one line, no control character
+    controls = "".join(CONTROLS) + "\x01\x1b\x84"
     valid = {
         "id": st.from_regex(r"[A-Z][A-Z0-9]{0,3}(-[A-Z0-9]{1,4}){1,3}", fullmatch=True),
         "name": st.text(min_size=1, max_size=40).filter(lambda s: s.strip() and s.isprintable()),
         "kind": st.sampled_from(list(KINDS)),
         "status": st.sampled_from(list(STATUSES)),
         "county_code": st.from_regex(r"[0-9]{6}", fullmatch=True),
-        "address": st.text(max_size=40), "host": st.text(max_size=40), "source": st.text(max_size=40),
+        "address": line, "host": line, "source": line,
         "phone": st.from_regex(r"[0-9+][0-9 ()\-]{4,24}(转[0-9]{1,6})?", fullmatch=True),
         "opening_hours": st.sampled_from(VALID_HOURS),
         "amenities": st.lists(st.sampled_from(list(AMENITIES)), unique=True, max_size=5),
         "opened_on": dates,
         "last_verified_on": dates,
         "reopens_on": dates,
-        "status_reason": st.text(max_size=40),
+        "status_reason": line,
         "palace_class": st.sampled_from([1, 2, 3]),
-        "floor_area_m2": st.one_of(st.floats(min_value=0, exclude_min=True, allow_infinity=False),
-                                   st.integers(1, 10 ** 7)),
-        "beds": st.one_of(st.integers(0, 10 ** 4), st.integers(0, 500).map(float)),
+        "floor_area_m2": st.one_of(st.floats(min_value=0, max_value=1_000_000, exclude_min=True),
+                                   st.integers(1, 1_000_000)),
+        "beds": st.one_of(st.integers(0, 100_000), st.integers(0, 500).map(float)),
         "sample": st.booleans(),
     }
 
     # built near the rules: the characters and lengths where a pattern or a bound could slip
     any_day = st.builds(lambda y, m, d, end: f"{y:04d}-{m:02d}-{d:02d}{end}", st.integers(0, 9999),
                         st.integers(0, 13), st.integers(0, 32), st.sampled_from(["", "", "\n", " ", "T00:00"]))
-    near_text = st.integers(495, 505).map(lambda n: "x" * n)
+    near_text = st.one_of(st.integers(495, 505).map(lambda n: "x" * n),
+                          st.text(alphabet="x驿 \xa0\u2028" + controls, max_size=6))
+    bounds = st.one_of(st.integers(-2, 2), st.integers(99_998, 100_002), st.integers(999_998, 1_000_002),
+                       st.sampled_from([100_000.0, 1_000_000.0, 1_000_000.000001, 10 ** 400, -(10 ** 400)]))
     near = {
         "id": st.text(alphabet="AZaz09-\n Ａ", max_size=12),
         "name": st.one_of(st.text(alphabet="".join(BLANK) + "\t\r\x1f\u2028\u205f", max_size=5),
+                          st.text(alphabet="x驿 " + controls, max_size=5),
                           st.text(alphabet="".join(BLANK) + "x驿", max_size=5),
                           st.integers(195, 205).map(lambda n: "驿" * n)),
         "kind": st.text(alphabet="rest_aionRS ", max_size=14),
@@ -394,11 +429,12 @@ def _records():
         "county_code": st.text(alphabet="0123456789\n٣O ", min_size=4, max_size=8),
         "address": near_text, "host": near_text, "source": near_text,
         "phone": st.text(alphabet="0123456789+-() 转\n０", max_size=34),
-        "opening_hours": st.sampled_from(INVALID_HOURS),
+        "opening_hours": st.one_of(st.sampled_from(INVALID_HOURS), st.builds(
+            lambda hours, c: hours.replace(" ", c, 1), st.sampled_from(VALID_HOURS), st.sampled_from(controls))),
         "amenities": st.lists(st.one_of(st.sampled_from(list(AMENITIES)), strings, numbers), max_size=4),
         "opened_on": any_day, "last_verified_on": any_day, "reopens_on": any_day,
-        "status_reason": st.integers(195, 205).map(lambda n: "驿" * n),
-        "palace_class": numbers, "floor_area_m2": numbers, "beds": numbers,
+        "status_reason": st.one_of(st.integers(195, 205).map(lambda n: "驿" * n), near_text),
+        "palace_class": numbers, "floor_area_m2": st.one_of(numbers, bounds), "beds": st.one_of(numbers, bounds),
         "sample": st.one_of(st.booleans(), numbers),
     }
 
@@ -474,6 +510,10 @@ def _records():
     return records()
 
 
+def _is_past_bound(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 100_000
+
+
 def test_no_random_record_is_accepted_by_one_side_and_refused_by_the_other():
     hypothesis = pytest.importorskip("hypothesis")  # in the [test] extra
     seen = Counter()
@@ -486,8 +526,13 @@ def test_no_random_record_is_accepted_by_one_side_and_refused_by_the_other():
         seen["accepted" if accepted else "refused"] += 1
         if problems and all(hours_syntax_only(p, feature) for p in problems):
             seen["refused for opening_hours syntax only"] += 1
+        if any(p.allowed == NO_CONTROLS for p in problems):
+            seen["refused for a control character"] += 1
+        if any(p.field in ("beds", "floor_area_m2") and _is_past_bound(p.value) for p in problems):
+            seen["refused for a number past its bound"] += 1
 
     check()
     # the strategy reaches every verdict (a test that only ever saw refusals would prove little)
     assert seen["accepted"] >= 50 and seen["refused"] >= 50, seen
     assert seen["refused for opening_hours syntax only"] >= 1, seen
+    assert seen["refused for a control character"] >= 5 and seen["refused for a number past its bound"] >= 5, seen

@@ -165,6 +165,26 @@ def test_a_long_name_in_the_file_is_reported_briefly(stations_path, counties_pat
     assert "JN-RS-0001" in message and "'name'" in message and "500000 characters" in message
 
 
+def test_stored_values_the_vocabulary_now_refuses_are_each_reported_not_a_crash(stations_path, counties_path):
+    """A file written before issues 9, 10 may hold a vertical tab in an address or a 401-digit count of beds."""
+    from stations.counties import Counties
+    from stations.errors import StoredDataError
+
+    data = json.loads(stations_path.read_text(encoding="utf-8"))
+    data["features"][0]["properties"]["address"] = "古槐路\x0b18号"
+    data["features"][1]["properties"]["beds"] = 10 ** 400
+    stations_path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(StoredDataError) as excinfo:
+        GeoJSONStore(stations_path, counties=Counties.load(counties_path)).all()
+    found = {(p.record, p.field): p.allowed for p in excinfo.value.problems}
+    assert set(found) == {("JN-RS-0001", "address"), (data["features"][1]["properties"]["id"], "beds")}
+    assert "without control characters" in found["JN-RS-0001", "address"]
+    message = str(excinfo.value)
+    assert excinfo.value.source == str(stations_path)
+    assert "\\x0b" in message and "401 characters" in message
+    assert len(message) < 3000
+
+
 # ---- files that are not UTF-8 GeoJSON ----------------------------------------------------------
 
 def write_gbk(path: Path) -> None:

@@ -174,6 +174,49 @@ def test_a_number_beyond_a_doubles_range_is_422_naming_the_field(staff_app, staf
     assert store(staff_app).history(REN_STATION) == []
 
 
+# each value the vocabulary refuses (issues 9, 10): a control character in a text, a number past its bound
+REFUSED = [
+    ("address", "古槐路\x0b18号", "without control characters"),
+    ("address", "古槐路18号\n", "without control characters"),
+    ("host", "市总工会\t", "without control characters"),
+    ("name", "古槐路\x00驿站", "without control characters"),
+    ("source", "\x85导入", "without control characters"),
+    ("status_reason", "装修\x7f", "without control characters"),
+    ("opening_hours", "Mo-Fr\x0b08:00-18:00", "without control characters"),
+    ("beds", 10 ** 400, "a whole number from 0 to 100,000"),
+    ("beds", 100_001, "a whole number from 0 to 100,000"),
+    ("floor_area_m2", 1_000_001, "at most 1,000,000"),
+]
+
+
+@pytest.mark.parametrize("field, value, allowed", REFUSED, ids=[f"{f}={v!r:.20}" for f, v, _ in REFUSED])
+def test_a_refused_value_is_422_naming_the_record_the_field_and_what_is_allowed(staff_app, staff, field, value,
+                                                                                  allowed):
+    client = staff_app.test_client()
+    changed = patch(client, REN_STATION, {"properties": {field: value}}, staff.bearer("ren"),
+                    etag_of(client, REN_STATION))
+    assert changed.status_code == 422, changed.get_data(as_text=True)
+    [problem] = changed.get_json()["error"]["problems"]
+    assert (problem["record"], problem["field"]) == (REN_STATION, field) and allowed in problem["allowed"]
+    feature = new_feature(116.45, 35.35)
+    feature["properties"][field] = value
+    added = client.post("/api/stations", data=json.dumps(feature), content_type="application/geo+json",
+                        headers=staff.bearer("ren"))
+    assert added.status_code == 422, added.get_data(as_text=True)
+    [problem] = added.get_json()["error"]["problems"]
+    assert problem["field"] == field and allowed in problem["allowed"]
+    assert store(staff_app).history() == []
+
+
+def test_the_bounds_themselves_are_accepted(staff_app, staff):
+    client = staff_app.test_client()
+    answer = patch(client, REN_STATION, {"properties": {"beds": 100_000, "floor_area_m2": 1_000_000,
+                                                        "address": "古槐路\u00a018号"}},
+                   staff.bearer("ren"), etag_of(client, REN_STATION))
+    assert answer.status_code == 200, answer.get_json()
+    assert store(staff_app).get(REN_STATION).beds == 100_000
+
+
 def test_a_lone_surrogate_in_a_body_is_400_naming_the_member(staff_app, staff):
     client = staff_app.test_client()
     answer = client.patch(f"/api/stations/{REN_STATION}", data='{"properties": {"name": "\\ud800"}}',

@@ -177,9 +177,9 @@ def _number(value: Any) -> int | float:
         number = value
     else:
         text = re.sub(r"(平方米|㎡|m²|m2|平米)$", "", unicodedata.normalize("NFKC", _text(value)).replace(",", ""))
-        try:
-            number = float(text)
-        except ValueError:
+        try:  # a whole number exactly, however long (the record's bounds then name it), else a float
+            number = int(text) if re.fullmatch(r"[+-]?[0-9]+", text) else float(text)
+        except ValueError:  # not a number, or an integer of more than 4300 digits
             raise _Bad("bad_number") from None
     if isinstance(number, float) and number.is_integer():
         return int(number)

@@ -3,7 +3,8 @@
 A problem is either a ``stations.errors.Problem`` of the record (the validator's: its ``allowed`` is
 the precise rule, in English) or one of the form's own keys (``missing``, ``not_numbers``...). The
 words come from the catalogue: ``manage.problem.<field>`` says what the field needs, the form's own
-keys are ``manage.problem.<field>.<key>``; the validator's rule follows in brackets. An
+keys are ``manage.problem.<field>.<key>``; the validator's rule follows in brackets. A control character
+in a text (``manage.problem.control``) is said as such, whatever the field. An
 ``opening_hours`` problem points at the faulty part (column and text) as the parser found it.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Mapping
 
 from stations import hours
 from stations.errors import Problem
+from stations.validate import NO_CONTROLS
 
 from ..i18n import translate
 
@@ -38,6 +40,8 @@ def problem_text(name: str, problem: Any, values: Mapping[str, Any], lang: str) 
         pointed = opening_hours_text(values["opening_hours"], lang)
         if pointed:
             return translate("manage.problem.opening_hours", lang) + " " + pointed
+    if problem.allowed == NO_CONTROLS:
+        return translate("manage.problem.control", lang)
     if name == "position" and str(problem.allowed).startswith("a point inside one of the counties"):
         return translate("manage.problem.position.outside", lang)
     return f"{translate('manage.problem.' + name, lang)} ({problem.allowed})"
