@@ -18,9 +18,10 @@ The rules both sides share:
   no control character (Unicode category Cc: C0 U+0000-U+001F, DEL U+007F, C1 U+0080-U+009F; a
   vertical tab or a NUL pasted with an address): every one of them is a single line, typed in a
   one-line field of the staff form and shown on one line, and XML (XLSX) cannot carry most of them.
-  No station field is multi-line, so not even a newline or a tab is allowed (a multi-line field, if
-  one is ever added, would allow those two alone). The other texts (``id``, ``phone``, dates,
-  ``county_code``) have patterns that leave no room for one.
+  No station field is multi-line, so not even a newline or a tab is allowed. A multi-line text (a
+  workers' report note, typed in a text area: ``web.reports.forms``) may hold line breaks and tabs
+  (``\n``, ``\r``, ``\t``) and no other control (:data:`MULTI_LINE_PATTERN`, :func:`has_controls`).
+  The other texts (``id``, ``phone``, dates, ``county_code``) have patterns that leave no room for one.
 - Patterns mean the same in Python's ``re`` and in ECMA-262 (the regex dialect of JSON Schema):
   ASCII classes only (``[0-9]``, not ``\\d``), and see :func:`_whole`.
 - What JSON Schema cannot say: the real calendar (``2026-02-30``) is its ``format: date``, an
@@ -68,6 +69,11 @@ STATUS_REASON_MAX = 200
 CONTROL_CLASS = r"\x00-\x1f\x7f-\x9f"
 #: a single-line text: no control character at all
 SINGLE_LINE_PATTERN = _whole(f"[^{CONTROL_CLASS}]*")
+#: the controls a multi-line text may hold: line breaks (LF, CR) and tabs
+MULTI_LINE_CONTROLS = "\t\n\r"
+_MULTI_LINE_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # CONTROL_CLASS without MULTI_LINE_CONTROLS
+#: a multi-line text: no control character but line breaks and tabs
+MULTI_LINE_PATTERN = _whole(f"[^{_MULTI_LINE_CLASS}]*")
 #: the station's free texts, each a single line
 SINGLE_LINE_FIELDS = ("name", "address", "host", "source", "status_reason", "opening_hours")
 #: what a text with a control character is told (the staff form recognises the problem by it)
@@ -83,6 +89,7 @@ _DATE_RE = re.compile(DATE_PATTERN)
 _COUNTY_CODE_RE = re.compile(COUNTY_CODE_PATTERN)
 _NAME_RE = re.compile(NAME_PATTERN)
 _CONTROL_RE = re.compile(f"[{CONTROL_CLASS}]")
+_MULTI_LINE_CONTROL_RE = re.compile(f"[{_MULTI_LINE_CLASS}]")
 
 REQUIRED = ("id", "name", "kind", "status")
 KNOWN = set(PROPERTY_ORDER)
@@ -104,6 +111,12 @@ def _is_number(value: Any) -> bool:
 def _is_whole(value: Any) -> bool:
     """A JSON Schema integer: a finite number without a fraction (``12`` or ``12.0``)."""
     return _is_number(value) and (isinstance(value, int) or value.is_integer())
+
+
+def has_controls(text: str, multi_line: bool = False) -> bool:
+    """Whether ``text`` holds a control character its kind of text may not: none in a single line, none but
+    line breaks and tabs in a multi-line text (see the module docstring)."""
+    return bool((_MULTI_LINE_CONTROL_RE if multi_line else _CONTROL_RE).search(text))
 
 
 def record_label(feature: Any, index: int | None = None) -> str:
@@ -191,7 +204,7 @@ def check_properties(props: Mapping[str, Any], label: str) -> list[Problem]:
                 add(Problem(label, "amenities", amenities, "each amenity at most once"))
 
     for key in SINGLE_LINE_FIELDS:  # beside each field's other rules, so that the message says what is wrong
-        if isinstance(props.get(key), str) and _CONTROL_RE.search(props[key]):
+        if isinstance(props.get(key), str) and has_controls(props[key]):
             add(Problem(label, key, props[key], NO_CONTROLS))
     for key in ("address", "host", "source"):
         value = props.get(key)
@@ -202,7 +215,7 @@ def check_properties(props: Mapping[str, Any], label: str) -> list[Problem]:
         add(Problem(label, "phone", phone,
                     "a phone number: digits, spaces, +, -, ( ), an extension after 转, e.g. 0537-2345678转123"))
     hours = props.get("opening_hours")
-    if hours is not None and not (isinstance(hours, str) and _CONTROL_RE.search(hours)):
+    if hours is not None and not (isinstance(hours, str) and has_controls(hours)):
         problems.extend(check_opening_hours(hours, label))
     for key in ("opened_on", "last_verified_on", "reopens_on"):
         if props.get(key) is not None:

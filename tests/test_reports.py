@@ -120,6 +120,8 @@ def test_the_public_form_needs_its_csrf_token(staff_app):
     ({"kind": "gone"}, "kind", "请选择遇到的问题"),
     ({"note": "x"}, "kind", "请选择遇到的问题"),
     ({"kind": "closed", "note": "长" * 501}, "note", "说明最多 500 字"),
+    ({"kind": "closed", "note": "水桶\x0b空了"}, "note", "说明中含有控制字符"),  # a note is several lines, no other control
+    ({"kind": "closed", "note": "水桶空了\x00"}, "note", "说明中含有控制字符"),
     ({"kind": "closed", "lon": "116.58"}, "lat", "位置无效"),
     ({"kind": "closed", "lon": "116.58", "lat": "95"}, "lat", "位置无效"),
     ({"kind": "closed", "lon": "abc", "lat": "35.4"}, "lon", "位置无效"),
@@ -132,7 +134,7 @@ def test_a_bad_form_comes_back_naming_the_field_and_keeping_what_was_typed(staff
     assert answer.status_code == 400 and "请修改下面标出的内容" in html
     assert re.search(rf'<(?:p|span) class="(?:field-problem|position-status)" id="(?:{field}-problem|report-position-status)"'
                      rf'[^>]*>[^<]*{text}', html), html
-    if data.get("note"):
+    if data.get("note") and data["note"].isprintable():
         assert data["note"] in html  # nothing typed is lost
     assert rows(staff_app) == []
 
@@ -169,6 +171,8 @@ def test_a_signed_in_staff_members_cookie_changes_nothing_about_a_report(staff_a
     ({}, "kind"),
     ({"kind": "closed", "note": "长" * 501}, "note"),
     ({"kind": "closed", "note": 5}, "note"),
+    ({"kind": "closed", "note": "门锁\x0b着"}, "note"),
+    ({"kind": "closed", "note": "门\x85锁着"}, "note"),
     ({"kind": "closed", "lon": 116.58}, "lat"),
     ({"kind": "closed", "lat": 35.41}, "lon"),
     ({"kind": "closed", "lon": 181, "lat": 35.41}, "lon"),
@@ -182,6 +186,13 @@ def test_the_api_refuses_a_bad_body_naming_the_member(staff_app, body, parameter
     assert answer.status_code == 400, answer.get_json()
     assert answer.get_json()["error"]["parameter"] == parameter
     assert rows(staff_app) == []
+
+
+def test_a_note_keeps_its_line_breaks_and_tabs(staff_app):
+    """A note is typed in a text area: several lines, tabs too; the one multi-line text (issues 9, 10)."""
+    note = "门锁着\n\t下午再来\r看"
+    assert post_report(staff_app.test_client(), kind="closed", note=note).status_code == 201
+    assert rows(staff_app)[0]["note"] == note
 
 
 @pytest.mark.parametrize("lon, shown", [("1e400", "inf"), ("-1e400", "-inf"), ("1" + "0" * 400, 10 ** 400)])

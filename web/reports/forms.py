@@ -1,7 +1,9 @@
 """What a workers' report request may hold: the page's form, the API's JSON body, the staff's handling form.
 
 The same rules for the form and the body: ``kind`` one of ``stations.worker_reports.REPORT_KINDS``;
-``note`` optional, at most ``NOTE_MAX_CHARS`` (500) characters (a longer one is refused, never cut);
+``note`` optional, at most ``NOTE_MAX_CHARS`` (500) characters (a longer one is refused, never cut), several
+lines (line breaks and tabs; any other control character, a NUL or a vertical tab, is refused:
+``stations.validate.has_controls``);
 ``lon`` and ``lat`` the reporter's WGS-84 position, both or neither, in range. A refused value is a
 400 naming the field (``web.requests``).
 """
@@ -12,6 +14,7 @@ from typing import Annotated, Any, ClassVar, Optional
 
 from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
+from stations.validate import MULTI_LINE_PATTERN, has_controls
 from stations.worker_reports import NOTE_MAX_CHARS, REPORT_KINDS
 
 from ..requests import JSON, QueryModel
@@ -24,7 +27,8 @@ KIND_DOC = ("What is wrong: `closed` (the station is closed), `no_water` (no dri
             "where the map says), `dirty`, `other` (say what in the note).")
 NOTE_DOC = f"What the worker wants to say, at most {NOTE_MAX_CHARS} characters (optional)."
 POSITION_DOC = "The reporter's {what}, WGS-84 degrees (optional; with {other})."
-NOTE_ALLOWED = f"a text of at most {NOTE_MAX_CHARS} characters"
+NOTE_ALLOWED = (f"a text of at most {NOTE_MAX_CHARS} characters, line breaks and tabs but no other control "
+                "character (U+0000-U+001F, U+007F-U+009F)")
 
 ReportKind = fields.choice(REPORT_KINDS, examples=("no_water",))
 
@@ -40,11 +44,14 @@ def _note(value: Any) -> str | None:
     text = value.replace("\r\n", "\n").strip()  # a browser sends a textarea's line breaks as CRLF
     if len(text) > NOTE_MAX_CHARS:
         raise Invalid(f"is {len(text)} characters long", text, NOTE_ALLOWED)
+    if has_controls(text, multi_line=True):
+        raise Invalid("holds a control character", text, NOTE_ALLOWED)
     return text or None
 
 
 Note = Annotated[Optional[str], BeforeValidator(_note),
-                 WithJsonSchema({"type": "string", "maxLength": NOTE_MAX_CHARS}), Allowed(NOTE_ALLOWED)]
+                 WithJsonSchema({"type": "string", "maxLength": NOTE_MAX_CHARS, "pattern": MULTI_LINE_PATTERN}),
+                 Allowed(NOTE_ALLOWED)]
 
 
 def _json_number(low: float, high: float, what: str):

@@ -22,6 +22,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from stations.errors import NotFound, quote_value
 from stations.model import Station
+from stations.validate import has_controls
 from stations.worker_reports import NOTE_MAX_CHARS, REPORT_KINDS
 
 from .. import db, i18n, templating
@@ -102,6 +103,13 @@ def _page(station: Station, status: int = 200, *, sent: bool = False, values: di
     return Response(html, status=status, mimetype="text/html")
 
 
+def _problem_key(problem) -> str:
+    """The catalogue's words for a bad form field: a note's control character is said as such."""
+    if problem.field == "note" and isinstance(problem.value, str) and has_controls(problem.value, multi_line=True):
+        return "problem.invalid.note_control"
+    return f"problem.invalid.{problem.field}"
+
+
 @bp.get("/stations/<station_id>/report")
 @pages.route(query=ReportPageQuery)
 def report_page(station_id: str, query: ReportPageQuery) -> Response:
@@ -120,7 +128,7 @@ def report_submit(station_id: str, query: PageQuery) -> Response:
         form = ReportForm.from_args(request.form, where="form")
     except ParameterError as exc:
         lang = i18n.get_lang()
-        problems = {p.field: i18n.translate(f"problem.invalid.{p.field}", lang, n=NOTE_MAX_CHARS)
+        problems = {p.field: i18n.translate(_problem_key(p), lang, n=NOTE_MAX_CHARS)
                     if p.field in ("kind", "note", "lon", "lat") else p.allowed for p in exc.problems}
         return _page(station, 400, values=values, problems=problems)
     try:
