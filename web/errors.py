@@ -18,7 +18,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, render_template, request, url_for
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
@@ -87,14 +87,21 @@ def _render(status: int, title: str, message: str, extra: dict[str, Any] | None 
     return response
 
 
+#: the 404 page's language switch leads to the same address only when it is at most this long (else: the map)
+MAX_ECHOED_PATH = 512
+
+
 def _not_found_page() -> str:
     """The styled 404 page in the visitor's language (``web.i18n.get_lang``), offering the map and the nearest
     stations; a plain page if the site's template cannot be drawn (no data loaded, for one)."""
     from . import templating
 
     try:
-        return render_template("not_found.html", station_missing=request.path.startswith("/stations/"),
-                               **templating.page_globals())
+        page = templating.page_globals()
+        if len(request.full_path) > MAX_ECHOED_PATH:  # a long made-up address is not written back whole
+            other = "en" if page["lang"] == "zh" else "zh"
+            page["switch_url"] = url_for("pages.index", lang=other)
+        return render_template("not_found.html", station_missing=request.path.startswith("/stations/"), **page)
     except Exception:  # a broken page must not hide the 404
         log.exception("not_found.html failed to render")
         lang = i18n.get_lang()
