@@ -512,6 +512,13 @@ def test_history_lists_every_change_with_who_when_fields_and_notes(staff_app, si
     assert html.count('class="staff-btn secondary revert-button"') == 2
 
 
+def test_a_journal_note_with_control_characters_is_kept_on_one_line(staff_app, signed_in):
+    # a NUL cannot be stored in PostgreSQL and a line break breaks the history's one line: both become spaces
+    answer = save(signed_in("ren"), phone="0537-1111111", note="第一\x00次\n核实\x0b\x85完")
+    assert answer.status_code == 303
+    assert store(staff_app).history(REN_STATION)[0].note == "第一 次 核实  完"
+
+
 def test_history_lists_the_imports_that_touched_the_station(staff_app, signed_in):
     station = store(staff_app).get(REN_STATION)
     from dataclasses import replace

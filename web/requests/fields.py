@@ -261,6 +261,21 @@ def text(max_chars: int) -> Any:
     return _param(str, parse, {"type": "string"}, allowed)
 
 
+#: control characters: C0, DEL and C1
+CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def note(max_chars: int) -> Any:
+    """A note for the journal: one line, stripped and cut to ``max_chars`` characters, never refused; control
+    characters (C0, DEL, C1: a NUL cannot even be stored in PostgreSQL) become spaces."""
+    allowed = f"a text on one line (the first {max_chars} characters are used)"
+
+    def parse(value: Any) -> str:
+        return CONTROL_RE.sub(" ", one(value, allowed)).strip()[:max_chars]
+
+    return _param(str, parse, {"type": "string"}, allowed)
+
+
 def identifiers(max_items: int, max_chars: int = 64, example: str = "JN-RS-0001") -> Any:
     """Up to ``max_items`` identifiers (letters, digits, ``-``, ``_``, ``.``), repeated and/or comma-separated;
     order kept, duplicates dropped."""
