@@ -276,12 +276,9 @@ def coverage(radius_m, county, demand, candidates, new_sites, exact, include_pla
         if candidates:
             from stations.demand import load_candidates
             candidate_layer = load_candidates(candidates)
-        with click.progressbar(length=1, label="analysing", file=sys.stderr) as bar:
-            def progress(done, total, label):
-                bar.length = total
-                bar.label = str(label)
-                bar.update(done - bar.pos)
+        from .progress import progress_bar
 
+        with progress_bar("analysing") as progress:
             result = analyse(counties, stations, radius_m=radius_m, include_planned=include_planned,
                              demand=demand_layer, new_sites=new_sites, candidates=candidate_layer,
                              exact=exact, county=county, progress=progress, kinds=kinds, water=water)
@@ -363,11 +360,9 @@ def import_command(file, crs, sheet, mode, dry_run, skip_bad, fix_swapped, encod
         if geocoding is None:
             plan = plan_import(table, store, counties, options)
         else:
-            with click.progressbar(length=1, label=f"geocoding ({geocoding.provider})", file=sys.stderr) as bar:
-                def progress(done, total, label):
-                    bar.length = total
-                    bar.update(done - bar.pos)
+            from .progress import progress_bar
 
+            with progress_bar(f"geocoding ({geocoding.provider})") as progress:
                 plan = plan_import(table, store, counties, options, geocoding=geocoding, progress=progress)
     except (YizhanError, SettingError, ValueError) as exc:
         fail(exc)

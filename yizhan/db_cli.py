@@ -119,12 +119,9 @@ def db_load(file, via_import, crs, sheet, encoding, fix_swapped, batch_size, who
             count = len(features) if isinstance(features, list) else 0
             click.echo(f"read {count:,} stations from {file} ({time.perf_counter() - started:.1f} s); "
                        "validating and writing ...", err=True)
-            with click.progressbar(length=max(count, 1), label="writing", file=sys.stderr,
-                                   show_pos=True) as bar:
-                def progress(done: int, total: int) -> None:
-                    bar.length = max(total, 1)
-                    bar.update(done - bar.pos)
+            from .progress import progress_bar
 
+            with progress_bar("writing", total=count or None) as progress:
                 written = load(store, features, batch_size, progress, who=who, members=members,
                                note=note or f"yizhan db load {os.path.basename(file)}")
     except YizhanError as exc:
