@@ -45,6 +45,7 @@ from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property, lru_cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -262,7 +263,32 @@ class _Parser:
 
 
 # ---------------------------------------------------------------- evaluation
-_CN_HOLIDAYS = holidays.country_holidays("CN")
+def _china_holidays() -> "holidays.HolidayBase":
+    """``holidays.country_holidays("CN")`` without the package's other ~250 countries (~7 MB in every worker).
+
+    ``holidays.countries``' ``__init__`` imports every country module; China's module needs none of
+    them. It is imported under a bare stand-in for that package (its path only, no ``__init__``),
+    which is taken out again, so that ``holidays.countries`` stays importable in full afterwards (its
+    ``__init__`` then finds China's module already imported). Runs at import (single-threaded: the
+    master's preload, or a test's first import); if the full package is imported already, it is used.
+    """
+    import importlib
+    import sys
+    import types
+
+    if "holidays.countries" not in sys.modules:
+        stand_in = types.ModuleType("holidays.countries")
+        stand_in.__path__ = [str(Path(holidays.__file__).parent / "countries")]
+        sys.modules["holidays.countries"] = stand_in
+        try:
+            importlib.import_module("holidays.countries.china")
+        finally:
+            if sys.modules.get("holidays.countries") is stand_in:
+                del sys.modules["holidays.countries"]
+    return sys.modules["holidays.countries.china"].China()
+
+
+_CN_HOLIDAYS = _china_holidays()
 _HOLIDAYS_LOCK = threading.Lock()  # the package fills in a year's dates on its first lookup
 _BREAK_MAX_DAYS = 12  # longer than any announced break (9 days in 2026): bounds the walk through one
 MONDAY, FRIDAY, SATURDAY = 0, 4, 5
