@@ -60,12 +60,11 @@ import scipy.sparse as sp
 import shapely
 from pyproj import Geod, Transformer
 from pyproj.enums import TransformDirection
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial import Voronoi, cKDTree
 from shapely.geometry import mapping
 
 from .demand import PointLayer, as_point_layer
 from .errors import NotFound, Problem, ValidationError
+from .kdtree import cKDTree
 from .model import KINDS, Station
 from .siting import chord_for, cover_matrix, covered_mask, grid_in_polygon, solve_max_cover, unit_xyz
 
@@ -242,6 +241,8 @@ def _covered(frame: _Frame, xy: np.ndarray, radius_m: float, full: bool = False)
         return shapely.Polygon(), 0.0
     r = radius_m * _AREA_FIX
     circles = shapely.buffer(shapely.points(xy), r, quad_segs=QUAD_SEGS)
+    from scipy.sparse.csgraph import connected_components  # here: ~14 MB a worker serving the map does without
+
     pairs = cKDTree(xy).query_pairs(2 * r, output_type="ndarray")
     graph = sp.coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(xy), len(xy)))
     _, labels = connected_components(graph, directed=False)
@@ -293,6 +294,8 @@ def _farthest(frame: _Frame, xy: np.ndarray) -> tuple[float, float, float]:
     Candidates: the county's vertices, Voronoi vertices inside the county and the points where
     Voronoi edges cross the county's boundary, i.e. every vertex of every clipped Voronoi cell.
     """
+    from scipy.spatial import Voronoi  # here: all of scipy.spatial, which a worker serving the map does without
+
     xy = np.unique(xy, axis=0)
     verts = shapely.get_coordinates(frame.geom)
     if len(xy) > 1:

@@ -37,9 +37,9 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 from pyproj import Geod
-from scipy.spatial import cKDTree
 
 from .errors import Problem, ValidationError
+from .kdtree import cKDTree
 from .model import AMENITIES, KINDS, STATUSES, Station
 from .serves import SERVES
 

@@ -26,7 +26,8 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 from pyproj import Geod
-from scipy.spatial import cKDTree
+
+from .kdtree import cKDTree
 
 log = logging.getLogger(__name__)
 

@@ -96,7 +96,7 @@ def gunicorn_options(host: str, port: int, workers: int = 2, threads: int = 4, *
 #: What every worker imports to build the app. The master imports them once before it forks the workers,
 #: so a worker (a new one too, after a crash or a timeout) starts by building the app, not by importing.
 PRELOADED_MODULES = (
-    "numpy", "scipy.spatial", "shapely", "pyproj", "sqlalchemy", "flask", "stations.nearest", "stations.coverage",
+    "numpy", "stations.kdtree", "shapely", "pyproj", "sqlalchemy", "flask", "stations.nearest", "stations.coverage",
     "stations.store.table", "stations.store.tablecache", "web", "web.api", "web.pages", "web.planning",
     "web.background", "web.state", "web.auth", "web.db", "web.manage", "web.signin", "web.write_api",
     "web.security", "web.limits", "web.errors", "web.hosts", "web.i18n", "web.ogc", "web.reports", "web.lookups",
