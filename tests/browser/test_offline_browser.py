@@ -26,6 +26,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 POSITION = (35.4120, 116.5880)  # (lat, lon) WGS-84, in 任城区
 WED_0546 = datetime(2026, 11, 25, 5, 46, tzinfo=SHANGHAI)  # some stations open, some not (test_worker_answer)
 PHONE_390 = {"width": 390, "height": 844}
+DESKTOP_1366 = {"width": 1366, "height": 768}
 
 
 @pytest.fixture(autouse=True)
@@ -78,9 +79,10 @@ def cached_urls(page) -> list[str]:
     }""")
 
 
+@pytest.mark.parametrize("viewport", [PHONE_390, DESKTOP_1366], ids=["390px", "1366px"])
 def test_offline_the_map_answers_as_the_server_did_and_staff_pages_are_not_served(
-        live_server, make_page, artifacts):
-    page, watch = make_page(geolocation=POSITION, viewport=PHONE_390)
+        live_server, make_page, artifacts, viewport):
+    page, watch = make_page(geolocation=POSITION, viewport=viewport)
     page.clock.set_fixed_time(WED_0546)  # the page's clock is the server's (early_morning)
     before = datetime.now(SHANGHAI)
     open_map(page, live_server.url)
@@ -113,11 +115,13 @@ def test_offline_the_map_answers_as_the_server_did_and_staff_pages_are_not_serve
     assert offline == online  # the same stations, order, distances, badges and opening times
     for (sid, distance_m), hit in zip(listed(page), expected):
         assert sid == hit["id"] and abs(distance_m - hit["distance_m"]) <= 0.051  # the server rounds to 0.1 m
-    # the phone's width: nothing wider than the screen, the note and the first answer in sight
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_390["width"]
+    # the screen's width: nothing wider than the screen, the note and the first answer in sight
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     box = page.locator("#offline-note").bounding_box()
-    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE_390["width"]
-    snap(page, artifacts / "offline-390.png")
+    assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
+    first = page.locator("#results li").first.bounding_box()
+    assert first["y"] >= 0 and first["y"] + first["height"] <= viewport["height"]
+    snap(page, artifacts / f"offline-{viewport['width']}.png")
 
     # staff pages and the API were never kept, and are not served from any cache offline
     paths = cached_urls(page)
