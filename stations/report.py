@@ -43,6 +43,15 @@ def kinds_text(kinds: Iterable[str], lang: str = "zh") -> str:
     return gettext("report.kinds.separator", lang).join(label("kind", k, lang) for k in kinds)
 
 
+def store_facts(stations: Iterable[Any]) -> dict[str, Any]:
+    """What a report tells of the data (:class:`ReportInfo`): the stations' count, their newest
+    ``last_verified_on`` and whether any is sample data."""
+    items = list(stations)
+    dates = [s.last_verified_on for s in items if getattr(s, "last_verified_on", None)]
+    return {"data_date": max(dates) if dates else None, "stations_in_data": len(items),
+            "sample": any(getattr(s, "sample", False) for s in items)}
+
+
 @dataclass(frozen=True)
 class ReportInfo:
     """When, from which data and with which settings a report was made (see the module doc)."""
@@ -62,17 +71,19 @@ class ReportInfo:
     area_basis: str  # "land" or "all"
 
     @classmethod
-    def of(cls, result: dict[str, Any], stations: Iterable[Any], *, store_version: str, new_sites: int = 0,
-           county: str | None = None, county_name: str | None = None, now: datetime | None = None) -> "ReportInfo":
+    def of(cls, result: dict[str, Any], stations: Iterable[Any] | None, *, store_version: str, new_sites: int = 0,
+           county: str | None = None, county_name: str | None = None, now: datetime | None = None,
+           facts: dict[str, Any] | None = None) -> "ReportInfo":
         """The info of a report of ``result`` (``CoverageResult.to_dict()``) made from ``stations`` (all of
-        the data, any status: their count, newest ``last_verified_on`` and whether any is sample data)."""
-        items = list(stations)
-        dates = [s.last_verified_on for s in items if getattr(s, "last_verified_on", None)]
+        the data, any status: their count, newest ``last_verified_on`` and whether any is sample data),
+        or from ``facts``, :func:`store_facts` of them made earlier."""
+        if facts is None:
+            facts = store_facts(stations or ())
         moment = (now or datetime.now(TZ)).astimezone(TZ).replace(microsecond=0)
         mask = result.get("water_mask") or None
         return cls(made_at=moment.isoformat(), store_version=str(store_version),
-                   data_date=max(dates) if dates else None, stations_in_data=len(items),
-                   sample=any(getattr(s, "sample", False) for s in items), radius_m=float(result["radius_m"]),
+                   data_date=facts["data_date"], stations_in_data=facts["stations_in_data"],
+                   sample=facts["sample"], radius_m=float(result["radius_m"]),
                    kinds=tuple(result.get("kinds") or ("rest_station",)),
                    include_planned=bool(result.get("include_planned")), new_sites=int(new_sites), county=county,
                    county_name=county_name, water_mask=mask["name"] if mask else None,

@@ -420,6 +420,33 @@ def test_planning_page_is_chinese_first_with_table_chart_and_map(client):
         assert f"/planning/download.{fmt}?" in html
 
 
+def test_a_view_of_many_counties_draws_their_shares_only_and_one_county_everything(client, monkeypatch):
+    """A province's or the country's view (more than DETAIL_MAX_COUNTIES counties) draws each county's
+    share from coarse outlines, without gaps or stations, and says so; one county's view draws them all."""
+    from web.planning import map as planning_map
+
+    monkeypatch.setattr(planning_map, "DETAIL_MAX_COUNTIES", len(CODES) - 1)
+    html = page_text(client, "/planning")
+    layers = map_layers(html)
+    assert [f["properties"]["adcode"] for f in layers["counties"]["features"]] == CODES
+    assert layers["gaps"]["features"] == [] and layers["stations"] == [] and layers["detailed"] is False
+    assert f"本视图含 {len(CODES)} 个县，地图只按覆盖率为各县着色" in html
+    assert "choose a county above to see its gaps and stations" in page_text(client, "/planning?lang=en")
+    svg = client.get("/planning/download.svg").get_data(as_text=True)
+    assert svg.split('<g class="counties"', 1)[1].split("</g>", 1)[0].count("<path") == len(CODES)
+    assert "<path" not in svg.split('<g class="gaps"', 1)[1].split("</g>", 1)[0]
+    assert "<circle" not in svg.split('<g class="stations"', 1)[1].split("</g>", 1)[0]
+
+    one = page_text(client, "/planning?county=370811")
+    layers = map_layers(one)
+    from stations.coverage import OPEN_STATUSES
+
+    counted = [f["properties"]["name"] for f in STATION_FEATURES if f["properties"]["status"] in OPEN_STATUSES]
+    assert layers["detailed"] is True and "本视图含" not in one
+    assert sorted(s["name"] for s in layers["stations"]) == sorted(counted) and counted
+    assert [f["properties"]["adcode"] for f in layers["gaps"]["features"]] == ["370811"]
+
+
 def test_planning_page_in_english(client):
     html = page_text(client, "/planning?lang=en")
     assert '<html lang="en">' in html and "Station coverage" in html and "City total" in html

@@ -130,3 +130,81 @@ def test_warm_up_starts_the_default_view_of_a_served_store(app, monkeypatch):
     warm_up(app)
     assert app.extensions["yizhan"].serving
     _wait(lambda: _ready(app))
+
+
+# ---- the answers shared through the instance folder (web.coverage_files) ---------------------------
+
+@pytest.fixture
+def served(app_config, tmp_path):
+    """Apps of one server (its workers, or its next start): serving processes over one instance folder."""
+    from web import create_app
+
+    def make():
+        app = create_app({**app_config, "INSTANCE_PATH": str(tmp_path / "instance"), "COVERAGE_PRECOMPUTE_S": 0})
+        app.extensions["yizhan"].serving = True
+        return app
+    return make
+
+
+def _counting(monkeypatch):
+    runs = []
+    real = planning_routes.run_coverage
+
+    def counted(job):
+        runs.append(job)
+        return real(job)
+
+    monkeypatch.setattr(planning_routes, "run_coverage", counted)
+    return runs
+
+
+def _layers(html: str) -> dict:
+    import json
+
+    return json.loads(html.split('id="yz-planning-data">', 1)[1].split("</script>", 1)[0])
+
+
+def _table(html: str) -> str:
+    return html.split('id="county-table"', 1)[1].split("</table>", 1)[0]
+
+
+def test_a_second_worker_over_the_same_instance_folder_serves_the_figures_without_computing(served, monkeypatch):
+    from pathlib import Path
+
+    runs = _counting(monkeypatch)
+    one = served().test_client()
+    first = one.get("/planning")
+    assert first.status_code == 200 and len(runs) == 1
+    assert len(list(Path(runs[0].cache_dir).glob("*.pickle"))) == 1
+    second = served().test_client()  # another worker, or the same server after a restart
+    again = second.get("/planning")
+    assert again.status_code == 200 and len(runs) == 1  # read from the file, not computed again
+    html = again.get_data(as_text=True)
+    assert _table(html) == _table(first.get_data(as_text=True)) and "正在重新计算" not in html
+    layers, before = _layers(html), _layers(first.get_data(as_text=True))
+    assert layers["gaps"]["features"] and layers["gaps"] == before["gaps"]  # the city's gaps, from their file
+    assert layers["counties"] == before["counties"]
+    gaps = second.get("/api/coverage/gaps?radius_m=1000")
+    assert gaps.status_code == 200 and gaps.get_json()["features"]
+    assert gaps.get_json() == one.get("/api/coverage/gaps?radius_m=1000").get_json()
+
+
+def test_after_a_restart_and_a_change_the_page_shows_the_files_figures_with_their_age(served, monkeypatch, held):
+    import os
+    from pathlib import Path
+
+    held.set()
+    runs = _counting(monkeypatch)
+    app = served()
+    assert app.test_client().get("/planning").status_code == 200 and len(runs) == 1
+    files = list(Path(runs[0].cache_dir).glob("*.pickle"))
+    hour_ago = time.time() - 3 * 3600
+    os.utime(files[0], (hour_ago, hour_ago))  # computed three hours ago
+    _rename(app, "重启后改名驿站")
+    held.clear()  # the new version's analysis does not end
+    restarted = served().test_client()
+    html = restarted.get("/planning").get_data(as_text=True)
+    assert "数据更新于 3 小时前，正在重新计算" in html
+    held.set()
+    _wait(lambda: "正在重新计算" not in restarted.get("/planning").get_data(as_text=True))
+    assert len(runs) == 2 and len(list(Path(runs[0].cache_dir).glob("*.pickle"))) == 2

@@ -31,6 +31,7 @@ from typing import Any, Callable
 from flask import Flask, Response, current_app, render_template
 from werkzeug.exceptions import ServiceUnavailable
 
+from stations import report
 from stations.counties import Counties
 from stations.coverage import COVERING_KINDS, analyse
 from stations.store import StationStore, open_store
@@ -66,6 +67,7 @@ class CoverageJob:
     kinds: tuple[str, ...] = COVERING_KINDS  # the kinds that count towards coverage (``covering_kinds``)
     water_mask_path: str | None = None  # WATER_MASK_PATH: water taken out of the land
     processes: int = 1  # the analysis shares many counties out over this many processes (``analyse(workers=)``)
+    cache_dir: str | None = None  # a serving process: the answers kept there as files (``web.coverage_files``)
 
 
 _opened: dict[tuple[str, str], tuple[Counties, StationStore]] = {}
@@ -101,7 +103,26 @@ def water_mask(path: str | None):
 
 
 def run_coverage(job: CoverageJob) -> tuple[str, dict[str, Any]]:
-    """(store version, answers): the ``/api/coverage`` JSON and the gaps before and after new sites."""
+    """(store version, answers): the ``/api/coverage`` JSON and the gaps before and after new sites.
+
+    With ``job.cache_dir``, the answers of the store's version are read from its file if another
+    process wrote it (one computes, under a lock, the others wait and read), else computed and written.
+    """
+    if job.cache_dir is None:
+        return _compute(job)
+    from . import coverage_files
+
+    with coverage_files.computing(job.cache_dir, job):
+        _, store = _open(job.stations_path, job.counties_path)
+        version = store.version
+        found = coverage_files.load(job.cache_dir, job, version)
+        if found is not None:
+            return version, found[0]
+        version, answers = _compute(job)
+        return version, coverage_files.store(job.cache_dir, job, version, answers)
+
+
+def _compute(job: CoverageJob) -> tuple[str, dict[str, Any]]:
     counties, store = _open(job.stations_path, job.counties_path)
     water = water_mask(job.water_mask_path)
     for _ in range(5):  # the file may change while it is read: the version must be the one analysed
@@ -114,7 +135,8 @@ def run_coverage(job: CoverageJob) -> tuple[str, dict[str, Any]]:
                      max_demand_points=job.max_demand_points, kinds=job.kinds, water=water,
                      workers=job.processes)
     answers = {"data": result.to_dict(), "gaps": result.gaps_geojson(after=False),
-               "gaps_after": result.gaps_geojson(after=True) if job.new_sites else None}
+               "gaps_after": result.gaps_geojson(after=True) if job.new_sites else None,
+               "facts": {**report.store_facts(stations), "version": version}}  # for the reports' info
     return version, answers
 
 

@@ -152,16 +152,17 @@ class AppState:
         with self._lock:
             return self._kept.get(key)
 
-    def offer(self, version: str, key: Any, value: Any) -> bool:
+    def offer(self, version: str, key: Any, value: Any, made_at: float | None = None) -> bool:
         """Keep ``value``, computed elsewhere from store ``version``, if that is still the current one.
 
         Whether current or not, it is also kept as ``key``'s last value (:meth:`last`), unless a newer
-        one is kept already: what a page may show, with its age, while the current one is computed.
+        one is kept already: what a page may show, with its age (``made_at``, ``time.time()`` by
+        default: now), while the current one is computed.
         """
         with self._lock:
             known = self._kept.get(key)
             if known is None or known.version != version:
-                self._kept[key] = Kept(version, time.time(), value)
+                self._kept[key] = Kept(version, time.time() if made_at is None else made_at, value)
                 self._kept.move_to_end(key)
                 while len(self._kept) > self.MAX_KEPT:
                     self._kept.popitem(last=False)

@@ -37,12 +37,19 @@ def water_key() -> tuple | None:
     return (path, st.st_mtime_ns, st.st_size)
 
 
-def report_info(p: CoverageQuery, data: dict[str, Any]) -> report.ReportInfo:
-    """The metadata of a report of ``data`` asked with ``p``, from the site's store as it is now."""
+def report_info(p: CoverageQuery, data: dict[str, Any], facts: dict[str, Any] | None = None) -> report.ReportInfo:
+    """The metadata of a report of ``data`` asked with ``p``, from the site's store as it is now.
+
+    ``facts`` (``report.store_facts`` with the ``version`` they are of) come with the analysis's answers
+    (``web.background.run_coverage``): when they are of the current version, the stations are not read
+    here (a national store's records take seconds to make)."""
     st = state()
+    version = st.store.version
+    if facts is None or facts.get("version") != version:
+        facts = st.cached(("report.facts",), lambda: report.store_facts(st.store.all()))
     county_name = st.counties.name(p.county) if p.county else None
-    return report.ReportInfo.of(data, st.store.all(), store_version=st.store.version, new_sites=p.new_sites,
-                                county=p.county, county_name=county_name)
+    return report.ReportInfo.of(data, None, store_version=version, new_sites=p.new_sites,
+                                county=p.county, county_name=county_name, facts=facts)
 
 
 def kinds_options(current: tuple[str, ...], lang: str) -> list[dict[str, Any]]:

@@ -26,6 +26,17 @@ SUGGESTION_COLOUR = "#d95f02"  # orange: apart from every palette colour
 GAP_HATCH = "url(#yz-gap-hatch)"  # a <pattern> defined in planning.html
 #: below this zoom the county names are hidden (the whole province in view: they would crowd)
 LABEL_MIN_ZOOM = 8
+#: a view of more counties than this (a province, the country) draws the counties' covered shares
+#: only, from outlines simplified to :data:`COARSE_TOLERANCE_DEG`: every gap and station of 2,875
+#: counties would be hundreds of MB of page that no browser draws (and minutes of the server's time).
+#: The gaps and stations are drawn for one county (``county=``) or a city.
+DETAIL_MAX_COUNTIES = 200
+COARSE_TOLERANCE_DEG = 0.01  # ~1 km: county outlines at the scale of a province or the country
+
+
+def detailed(data: dict) -> bool:
+    """Whether the map of ``data``'s view draws the gaps and the stations (:data:`DETAIL_MAX_COUNTIES`)."""
+    return len(data["counties"]) <= DETAIL_MAX_COUNTIES
 
 
 def suggestion_lines(s: dict, lang: str) -> list[str]:
@@ -77,14 +88,22 @@ def planning_layers(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClas
     that the script shows with ``textContent``. ``stations`` are those the analysis counted."""
     names = {c["adcode"]: c["name"] for c in data["counties"]}
     tol_deg = min(p.radius_m / 50, 50.0) / 111_000  # keeps R-circles round, drops sub-pixel detail
+    detail = detailed(data)
 
+    outlines = [counties.geometry(c["adcode"]) for c in data["counties"]]
+    if detail:
+        drawn = shapely.simplify(outlines, 0.0005, preserve_topology=True)
+    else:  # thousands of counties: a plain simplification is ~20x faster; one that would vanish keeps its shape
+        drawn = shapely.simplify(outlines, COARSE_TOLERANCE_DEG, preserve_topology=False)
+        vanished = np.flatnonzero(shapely.is_empty(drawn))
+        if len(vanished):
+            drawn[vanished] = shapely.simplify(np.asarray(outlines, dtype=object)[vanished], COARSE_TOLERANCE_DEG,
+                                               preserve_topology=True)
     county_features, county_labels = [], []
-    for c in data["counties"]:
-        outline = counties.geometry(c["adcode"])
+    for c, outline, geom in zip(data["counties"], outlines, drawn):
         anchor = shapely.point_on_surface(outline)  # inside the county, even a crescent-shaped one
         county_labels.append({**_display_point(anchor.x, anchor.y, crs), "adcode": c["adcode"], "name": c["name"],
                               "area_km2": round(c["area_km2"], 1)})
-        geom = shapely.simplify(outline, 0.0005, preserve_topology=True)
         geom = shapely.set_precision(_display_geom(geom, crs), 1e-6)
         county_features.append({"type": "Feature", "geometry": mapping(geom), "properties": {
             "adcode": c["adcode"], "fill": classes.colour(c["covered_share"]), "name": c["name"],
@@ -94,7 +113,7 @@ def planning_layers(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClas
         }})
 
     gap_features = []
-    for f in gaps["features"]:
+    for f in (gaps["features"] if detail else ()):
         geom = shapely.simplify(shape(f["geometry"]), tol_deg, preserve_topology=True)
         geom = shapely.set_precision(_display_geom(geom, crs), 1e-6)
         if not geom.is_empty:
@@ -103,7 +122,7 @@ def planning_layers(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClas
 
     kinds = tuple(data.get("kinds") or COVERING_KINDS)
     points = [{**_display_point(s.lon, s.lat, crs), "kind": s.kind, "status": s.status, "name": s.name,
-               "covering": covers(s, kinds)} for s in stations]
+               "covering": covers(s, kinds)} for s in (stations if detail else ())]
     worst = [{**_display_point(*c["worst_case_point"], crs),  # worst_case_point is (lon, lat)
               "tip": translate("worst_tip", lang, county=c["name"], km=f"{c['worst_case_m'] / 1000:.1f}")}
              for c in data["counties"] if c["worst_case_point"]]
@@ -120,5 +139,5 @@ def planning_layers(p: CoverageQuery, data: dict, gaps: dict, classes: ShareClas
         "counties": {"type": "FeatureCollection", "features": county_features},
         "countyLabels": county_labels, "labelMinZoom": LABEL_MIN_ZOOM,
         "gaps": {"type": "FeatureCollection", "features": gap_features},
-        "stations": points, "worst": worst, "suggestions": suggestions,
+        "stations": points, "worst": worst, "suggestions": suggestions, "detailed": detail,
     }

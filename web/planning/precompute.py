@@ -17,7 +17,9 @@ must answer within its time budget (``COVERAGE_TIME_BUDGET_S``) all the same:
   reload shows the new ones once computed. The API and the downloads still wait or answer 503: what
   they give is always the current version's.
 
-Each server process computes its own (the pool's children are niced: requests come first).
+A server's processes share the answers through files in the instance folder (``web.coverage_files``):
+one computes them (the pool's children are niced: requests come first), the others and the next
+start read them; after a restart the newest file of an earlier version is the last figures shown.
 """
 from __future__ import annotations
 
@@ -60,14 +62,14 @@ def default_query():
 
 def start(app: Flask) -> bool:
     """Start the default view's analysis of the store's current version, unless it is there or running."""
-    from .routes import coverage_job, coverage_key
+    from .routes import coverage_job, coverage_key, from_files
 
     with app.app_context():
         st = state()
         p = default_query()
         key = coverage_key(p)
         version = st.store.version
-        if st.peek(key) is not None:
+        if st.peek(key) is not None or from_files(p, version, stale_ok=True) is not None:
             return False
         started = background().start((version, key), run_coverage, coverage_job(p),
                                      on_done=lambda done: st.offer(done[0], key, done[1]))

@@ -23,7 +23,7 @@ from stations.coverage import OPEN_STATUSES, PLANNED_STATUSES, RADIUS_RANGE_M
 from stations.hours import now_shanghai
 from stations.model import Station
 
-from .. import assets, i18n, maps, templating
+from .. import assets, coverage_files, i18n, maps, templating
 from ..background import Computing, CoverageJob, background, run_coverage
 from ..caching import conditional, etag_of
 from ..errors import json_response
@@ -34,7 +34,7 @@ from ..state import state
 from .charts import ShareClasses, bar_chart, fmt_number, fmt_radius, key_figures, svg_map, table_columns
 from .addresses import addresses_digest, with_addresses
 from .info import kinds_options, report_info, water_key
-from .map import build_planning_map, planning_layers
+from .map import build_planning_map, detailed, planning_layers
 from . import precompute
 from .parameters import RADIUS_PRESETS_M, CoverageQuery, GapsQuery, PlanningQuery
 from .schemas import COVERAGE, COVERAGE_GAPS
@@ -73,7 +73,25 @@ def coverage_job(p: CoverageQuery) -> CoverageJob:
                        radius_m=p.radius_m, new_sites=p.new_sites, include_planned=p.include_planned,
                        county=p.county, max_candidates=limits.max_candidates,
                        max_demand_points=limits.max_demand_points, kinds=p.kinds,
-                       water_mask_path=config.get("WATER_MASK_PATH"), processes=precompute.processes())
+                       water_mask_path=config.get("WATER_MASK_PATH"), processes=precompute.processes(),
+                       cache_dir=coverage_files.folder(current_app.instance_path) if state().serving else None)
+
+
+def from_files(p: CoverageQuery, version: str, stale_ok: bool = False) -> dict[str, Any] | None:
+    """The answers of store ``version`` from the instance folder's files (``web.coverage_files``: another
+    worker or an earlier start of this server computed them), kept in memory too; else ``None``. With
+    ``stale_ok``, the newest file of earlier store versions becomes the last answers (shown with its age)."""
+    job = coverage_job(p)
+    if job.cache_dir is None:
+        return None
+    st, key = state(), coverage_key(p)
+    found = coverage_files.load(job.cache_dir, job, version)
+    if found is not None:
+        st.offer(version, key, found[0], made_at=found[1])
+        return found[0]
+    if stale_ok and st.last(key) is None and (found := coverage_files.newest(job.cache_dir, job)) is not None:
+        st.offer(found[0], key, found[2], made_at=found[1])
+    return None
 
 
 def coverage_result(p: CoverageQuery, stale_ok: bool = False) -> dict[str, Any]:
@@ -91,6 +109,8 @@ def coverage_result(p: CoverageQuery, stale_ok: bool = False) -> dict[str, Any]:
     key = coverage_key(p)
     version = st.store.version  # reads (and checks) the store here: bad data is this request's error
     hit = st.peek(key)
+    if hit is None:
+        hit = from_files(p, version, stale_ok)
     if hit is not None:
         return hit
     declared = current_endpoint()
@@ -115,8 +135,7 @@ def coverage_dict(p: CoverageQuery) -> dict[str, Any]:
 
 
 def coverage_gaps(p: CoverageQuery, after: bool = False) -> dict[str, Any]:
-    answers = coverage_result(p)
-    return answers["gaps_after"] if after and answers["gaps_after"] is not None else answers["gaps"]
+    return coverage_files.gaps(coverage_result(p), after)  # from the answers, or the file that holds them
 
 
 def considered_stations(p: CoverageQuery) -> list[Station]:
@@ -152,15 +171,16 @@ def planning(query: PlanningQuery):
         return moved
     answers = coverage_result(p, stale_ok=True)  # a large store's last answers while new ones are computed
     data, addresses = with_addresses(answers["data"])
-    gaps = answers["gaps"]
+    detail = detailed(data)  # a province or the country: no gaps on the map (nor read from their file)
     classes = ShareClasses.for_shares([c["covered_share"] for c in data["counties"]])
     static_url = current_app.static_url_path or "/static"
     config = current_app.config
 
     def build_map():  # the skeleton and its layers together: the layers name the skeleton's map variable
         parts = maps.render_map(build_planning_map(p, st.counties, config, static_url))
-        layers = planning_layers(p, data, gaps, classes, lang, st.counties, considered_stations(p),
-                                 maps.display_crs(config))
+        gaps = coverage_files.gaps(answers) if detail else {"type": "FeatureCollection", "features": []}
+        layers = planning_layers(p, data, gaps, classes, lang, st.counties,
+                                 considered_stations(p) if detail else [], maps.display_crs(config))
         return parts, templating.page_json({"mapVar": parts.name, **layers})
 
     parts, layers_json = st.cached(("planning.map", p.key, water_key(), addresses_digest(data), lang, static_url),
@@ -172,14 +192,14 @@ def planning(query: PlanningQuery):
     return render_template(
         "planning.html", p=p, data=data, rows=rows[:-1], city_row=rows[-1],
         columns=table_columns(lang, with_after, data.get("area_basis") == "land"),
-        chart=bar_chart(rows[:-1], with_after), info=report_info(p, data), addresses=addresses,
+        chart=bar_chart(rows[:-1], with_after), info=report_info(p, data, answers.get("facts")), addresses=addresses,
         kinds_options=kinds_options(p.kinds, lang), suggestion_rows=report.suggestion_rows(data, lang),
         classes=classes, figures=key_figures(data), names=names, map_parts=parts, layers_json=layers_json,
-        assets=assets.page_assets(static_url), radius_text=fmt_radius(p.radius_m, lang),
+        map_detailed=detail, assets=assets.page_assets(static_url), radius_text=fmt_radius(p.radius_m, lang),
         county_options=[(code, st.counties.name(code)) for code in st.counties.codes],
         presets=RADIUS_PRESETS_M, max_new_sites=limits.max_new_sites, radius_range=RADIUS_RANGE_M,
         radius_step=f"{limits.radius_step_m:g}",
-        fmt_number=fmt_number, any_sample=any(s.sample for s in st.store.all()),
+        fmt_number=fmt_number, any_sample=st.store.table().any_sample(),  # the columns: no records made
         describe=report.describe(data, lang), now=now_shanghai().strftime("%Y-%m-%d %H:%M"),
         kinds_text=report.kinds_text(p.kinds, lang),
         gain_unit=(data.get("siting") or {}).get("gain_unit", "km2"),
@@ -198,10 +218,11 @@ def download(fmt: str, query: PlanningQuery):
     p = query
     lang = i18n.get_lang()
 
-    data, _ = with_addresses(coverage_dict(p))
+    answers = coverage_result(p)
+    data, _ = with_addresses(answers["data"])
 
     def build() -> Response:
-        info = report_info(p, data)  # when, from which data, with which settings: inside every file
+        info = report_info(p, data, answers.get("facts"))  # when, from which data, with which settings
         if fmt == "csv":
             body: Any = report.to_csv(data, lang, info)
         elif fmt == "xlsx":
@@ -209,9 +230,11 @@ def download(fmt: str, query: PlanningQuery):
         elif fmt == "geojson":
             body = json.dumps(report.to_geojson(data, coverage_gaps(p), info), ensure_ascii=False, allow_nan=False)
         else:
-            gaps = coverage_gaps(p)
+            detail = detailed(data)  # a province or the country: the counties' shares only, as on the page
+            gaps = coverage_gaps(p) if detail else {"type": "FeatureCollection", "features": []}
             classes = ShareClasses.for_shares([c["covered_share"] for c in data["counties"]])
-            drawing = svg_map(p, data, gaps, classes, lang, state().counties, considered_stations(p), info=info)
+            drawing = svg_map(p, data, gaps, classes, lang, state().counties,
+                              considered_stations(p) if detail else [], info=info)
             body = render_template("planning_map_svg.html", m=drawing, standalone=True)
         response = Response(body, mimetype=FORMATS[fmt].split(";")[0])
         if fmt == "csv":
