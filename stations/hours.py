@@ -45,7 +45,6 @@ from collections import namedtuple
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import cached_property, lru_cache
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -267,25 +266,11 @@ def _china_holidays() -> "holidays.HolidayBase":
     """``holidays.country_holidays("CN")`` without the package's other ~250 countries (~7 MB in every worker).
 
     ``holidays.countries``' ``__init__`` imports every country module; China's module needs none of
-    them. It is imported under a bare stand-in for that package (its path only, no ``__init__``),
-    which is taken out again, so that ``holidays.countries`` stays importable in full afterwards (its
-    ``__init__`` then finds China's module already imported). Runs at import (single-threaded: the
-    master's preload, or a test's first import); if the full package is imported already, it is used.
+    them: ``stations.lean_import.import_alone`` imports it without that ``__init__``.
     """
-    import importlib
-    import sys
-    import types
+    from .lean_import import import_alone
 
-    if "holidays.countries" not in sys.modules:
-        stand_in = types.ModuleType("holidays.countries")
-        stand_in.__path__ = [str(Path(holidays.__file__).parent / "countries")]
-        sys.modules["holidays.countries"] = stand_in
-        try:
-            importlib.import_module("holidays.countries.china")
-        finally:
-            if sys.modules.get("holidays.countries") is stand_in:
-                del sys.modules["holidays.countries"]
-    return sys.modules["holidays.countries.china"].China()
+    return import_alone("holidays.countries", "china").China()
 
 
 _CN_HOLIDAYS = _china_holidays()

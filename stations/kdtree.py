@@ -11,27 +11,6 @@ at import (the master's preload, single-threaded); if ``scipy.spatial`` is impor
 """
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from pathlib import Path
+from .lean_import import import_alone
 
-
-def _import_ckdtree() -> type:
-    if "scipy.spatial" not in sys.modules:
-        import scipy
-
-        stand_in = types.ModuleType("scipy.spatial")
-        stand_in.__path__ = [str(Path(scipy.__file__).parent / "spatial")]
-        sys.modules["scipy.spatial"] = stand_in
-        try:
-            importlib.import_module("scipy.spatial._ckdtree")
-        finally:
-            if sys.modules.get("scipy.spatial") is stand_in:
-                del sys.modules["scipy.spatial"]
-    return sys.modules["scipy.spatial._ckdtree"].cKDTree
-
-
-cKDTree = _import_ckdtree()
-
-__all__ = ["cKDTree"]
+cKDTree = import_alone("scipy.spatial", "_ckdtree").cKDTree
