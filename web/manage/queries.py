@@ -71,7 +71,7 @@ class StationForm(QueryModel):
     lat: FormText = Field("", description="latitude, in the system crs names")
     crs: Crs = Field("wgs84", description="the system lon/lat are typed in: wgs84, gcj02 (AMap, phones) or bd09")
     version: Version = Field("", description=VERSION_RE_TEXT)
-    note: fields.note(500) = Field("", description="a note for the journal")
+    note: fields.text(500, one_line=True) = Field("", description="a note for the journal")
     action: fields.choice(("save", "lookup")) = Field("save", description="save, or look up the address")
 
 
@@ -98,7 +98,7 @@ class VersionForm(QueryModel):
     """A one-button form (confirm still true, delete): the version the page showed."""
 
     version: Version = Field("", description=VERSION_RE_TEXT)
-    note: fields.note(500) = Field("", description="a note for the journal")
+    note: fields.text(500, one_line=True) = Field("", description="a note for the journal")
 
 
 class HistoryQuery(PageQuery):
@@ -110,7 +110,7 @@ class HistoryQuery(PageQuery):
 class RevertForm(QueryModel):
     """``POST /manage/stations/<id>/history/<entry>/revert``."""
 
-    note: fields.note(500) = Field("", description="a note for the journal")
+    note: fields.text(500, one_line=True) = Field("", description="a note for the journal")
 
 
 class HoursPreviewQuery(QueryModel):

@@ -30,6 +30,7 @@ from pydantic import BeforeValidator, ValidationInfo, WithJsonSchema
 
 from stations.errors import Problem, ValidationError, quote_value
 from stations.i18n import vocabulary_labels
+from stations.validate import CONTROL_CLASS
 
 TZ = ZoneInfo("Asia/Shanghai")
 #: ASCII only: ``\d`` would also match full-width and other Unicode digits, which ``float()`` accepts
@@ -228,6 +229,9 @@ def choice(choices: Iterable[str], examples: tuple[str, ...] = ()) -> Any:
     return _param(str, parse, schema, allowed)
 
 
+_CONTROL_RE = re.compile(f"[{CONTROL_CLASS}]")
+
+
 def choices(choices: Iterable[str]) -> Any:
     """Several values out of ``choices``, repeated and/or comma-separated; order kept, duplicates dropped."""
     names = tuple(choices)
@@ -251,27 +255,15 @@ def choices(choices: Iterable[str]) -> Any:
     return _param(tuple[str, ...], parse, schema, allowed, REPEATABLE)
 
 
-def text(max_chars: int) -> Any:
-    """Free text, stripped and cut to ``max_chars`` characters (a search box: never refused)."""
-    allowed = f"a text (the first {max_chars} characters are used)"
+def text(max_chars: int, *, one_line: bool = False) -> Any:
+    """Free text, stripped and cut to ``max_chars`` characters (a search box, a journal note: never refused).
+    ``one_line``: control characters (``stations.validate.CONTROL_CLASS``; a NUL cannot even be stored in
+    PostgreSQL) become spaces."""
+    allowed = f"a text{' on one line' if one_line else ''} (the first {max_chars} characters are used)"
 
     def parse(value: Any) -> str:
-        return one(value, allowed)[:max_chars]
-
-    return _param(str, parse, {"type": "string"}, allowed)
-
-
-#: control characters: C0, DEL and C1
-CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-def note(max_chars: int) -> Any:
-    """A note for the journal: one line, stripped and cut to ``max_chars`` characters, never refused; control
-    characters (C0, DEL, C1: a NUL cannot even be stored in PostgreSQL) become spaces."""
-    allowed = f"a text on one line (the first {max_chars} characters are used)"
-
-    def parse(value: Any) -> str:
-        return CONTROL_RE.sub(" ", one(value, allowed)).strip()[:max_chars]
+        value = one(value, allowed)
+        return (_CONTROL_RE.sub(" ", value).strip() if one_line else value)[:max_chars]
 
     return _param(str, parse, {"type": "string"}, allowed)
 
