@@ -541,7 +541,7 @@
   var routeSeq = 0;
 
   // geodesic distances on the WGS-84 ellipsoid, as the server's (offline.js, loaded before this file)
-  var geodesicM = window.YizhanOffline.distanceM;
+  var geodesicM = window.YizhanOffline.distanceM;  // and its ranking: YizhanOffline.order
 
   /** The page's own stations nearest to the position: what /api/nearest answers, without asking it. */
   function localNearest(f) {
@@ -558,13 +558,7 @@
       return { id: rec.id, status: rec.status, open_now: rec.open, change: rec.change || "",
                distance_m: geodesicM(position.lon, position.lat, lon, lat) };
     });
-    var openFirst = C.rank === "open_first";
-    hits.sort(function (a, b) {
-      var oa = openFirst && a.open_now !== true ? 1 : 0;
-      var ob = openFirst && b.open_now !== true ? 1 : 0;
-      return oa - ob || a.distance_m - b.distance_m || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-    });
-    return hits.slice(0, C.k);
+    return window.YizhanOffline.order(hits, C.k, C.rank === "open_first");  // the server's ranking
   }
 
   function findNearest() {

@@ -8,7 +8,7 @@
  * first; ties by id; k of them. Distances are geodesic metres on the WGS-84 ellipsoid (Vincenty's
  * inverse formula: within a millimetre of the server's GeographicLib at these distances).
  *
- * window.YizhanOffline = {distanceM, state, rank}; no DOM, no network.
+ * window.YizhanOffline = {distanceM, state, rank, order}; no DOM, no network.
  */
 (function (root) {
   "use strict";
@@ -94,12 +94,21 @@
       hit.next_change = now.next;
       hits.push(hit);
     });
+    if (o.openNow) hits = hits.filter(function (h) { return h.open_now === true; });
+    return order(hits, k, true);
+  }
+
+  /** The k first of ``hits`` (each with id, distance_m and open_now): nearest first, ties by id; with
+   *  ``openFirst``, those open now (open_now === true) before the others, as the server's open_first
+   *  ranking. Shared with map.js's in-page answer (an embed of one county, the static export). */
+  function order(hits, k, openFirst) {
     hits.sort(byDistanceThenId);
+    if (!openFirst) return hits.slice(0, k);
     var open = hits.filter(function (h) { return h.open_now === true; });
-    if (o.openNow || open.length >= k) return open.slice(0, k);
+    if (open.length >= k) return open.slice(0, k);
     var others = hits.filter(function (h) { return h.open_now !== true; });
     return open.concat(others.slice(0, k - open.length));
   }
 
-  root.YizhanOffline = { distanceM: distanceM, state: state, rank: rank };
+  root.YizhanOffline = { distanceM: distanceM, state: state, rank: rank, order: order };
 }(window));
