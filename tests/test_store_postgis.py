@@ -237,6 +237,41 @@ def test_load_writes_in_batches_reporting_progress_as_one_journal_entry(schema, 
     store.close()
 
 
+def test_hilbert_order_walks_a_grid_cell_by_neighbouring_cell():
+    from stations.store.postgis.store import hilbert_order
+
+    for bits in (1, 2, 4):
+        n = 1 << bits
+        cells = [(x, y) for y in range(n) for x in range(n)]  # the centre of each cell of the globe's grid
+        order = hilbert_order([(x + 0.5) / n * 360 - 180 for x, _ in cells],
+                              [(y + 0.5) / n * 180 - 90 for _, y in cells], bits)
+        walk = [cells[i] for i in order]
+        assert sorted(walk) == sorted(cells)  # every cell once
+        assert all(abs(a[0] - b[0]) + abs(a[1] - b[1]) == 1 for a, b in zip(walk, walk[1:]))  # one step each
+    assert list(hilbert_order([], [])) == []
+
+
+def test_a_loaded_county_box_reads_few_of_the_tables_pages(schema, counties):
+    """Rows are written in spatial order: a small box's stations share pages, so the database reads a
+    few pages for it, not one per station (as it did with rows in id order)."""
+    store = open_store(store_url(schema), counties)
+    features = generated(3000, seed=5)
+    postgis.load(store, features)
+    minlon, minlat, maxlon, maxlat = COUNTY_BOXES["370811"][1]
+    box = (minlon, minlat, minlon + (maxlon - minlon) / 5, minlat + (maxlat - minlat) / 5)
+    inside = [f for f in features if box[0] <= f["geometry"]["coordinates"][0] <= box[2]
+              and box[1] <= f["geometry"]["coordinates"][1] <= box[3]]
+    pages = rows("SELECT count(DISTINCT (ctid::text::point)[0]) FROM stations "
+                 "WHERE ST_X(geom) BETWEEN :a AND :c AND ST_Y(geom) BETWEEN :b AND :d", schema,
+                 a=box[0], b=box[1], c=box[2], d=box[3])[0][0]
+    everything = rows("SELECT count(DISTINCT (ctid::text::point)[0]) FROM stations", schema)[0][0]
+    assert len(inside) > 60 and everything > 40  # random rows in id order: a page for nearly each station
+    assert pages <= everything / 5, (pages, everything, len(inside))
+    page = store.query(bbox=box, limit=50)
+    assert page.total == len(inside) and [s.id for s in page] == sorted(f["properties"]["id"] for f in inside)[:50]
+    store.close()
+
+
 def test_load_of_invalid_features_lists_every_problem_and_writes_nothing(store):
     before = (store.version, [s.to_feature() for s in store.all()])
     bad = generated(3)

@@ -31,8 +31,9 @@ import struct
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import text
 
@@ -66,6 +67,16 @@ _JOURNAL = text("""
     RETURNING id""")
 _ENTRY = "id, at, who, action, station_id, changed, note, reverts, before, after"
 _COPY = "COPY stations (id, name, kind, status, county_code, amenities, geom, properties, version) FROM STDIN"
+#: one page of a query, in one statement: the matches' count, and the page as [properties, lon, lat]
+#: per station in id order, parsed by one json.loads (not a row object and a JSON document each). Two
+#: scalar subqueries, not ``count(*) OVER ()``: a window over every match would read and sort all of
+#: their records before the limit (150 ms for the whole national store against 22 ms this way, and the
+#: same for a county's box)
+_PAGE = """
+    SELECT (SELECT count(*) FROM stations WHERE {where}) AS total,
+           (SELECT json_agg(json_build_array(properties, lon, lat) ORDER BY id)
+            FROM (SELECT id, properties, ST_X(geom) AS lon, ST_Y(geom) AS lat
+                  FROM stations WHERE {where} ORDER BY id LIMIT :limit OFFSET :offset) AS page) AS items"""
 _EWKB_POINT = struct.Struct("<BIIdd")  # little-endian, Point with SRID flag, SRID, x (lon), y (lat)
 #: the columns of ``table()``, each as one text (one query, one row: no 186,100 row objects); the
 #: subquery's order is the aggregates' (checked after parsing)
@@ -83,6 +94,24 @@ _TABLE = text("""
     FROM (SELECT id, geom, kind, status, amenities, properties->>'opening_hours' AS hours, county_code,
                  coalesce((properties->>'sample')::boolean, false) AS sample
           FROM stations ORDER BY id) AS ordered""")
+
+
+def hilbert_order(lon: Sequence[float], lat: Sequence[float], bits: int = 16) -> np.ndarray:
+    """The positions of the points (WGS-84 degrees) in the order of a Hilbert curve over a 2^bits x
+    2^bits grid of the globe (~600 m cells at 16 bits): consecutive positions are near neighbours."""
+    n = 1 << bits
+    x = np.clip(((np.asarray(lon, dtype=float) + 180) / 360 * n).astype(np.int64), 0, n - 1)
+    y = np.clip(((np.asarray(lat, dtype=float) + 90) / 180 * n).astype(np.int64), 0, n - 1)
+    key = np.zeros(len(x), dtype=np.int64)
+    s = n >> 1
+    while s:  # the classic xy2d: the quadrant's offset, then the quadrant turned to the curve's frame
+        rx, ry = (x & s) > 0, (y & s) > 0
+        key += s * s * ((3 * rx) ^ ry)
+        flip = ~ry & rx
+        x, y = np.where(flip, n - 1 - x, x), np.where(flip, n - 1 - y, y)
+        x, y = np.where(ry, x, y), np.where(ry, y, x)
+        s >>= 1
+    return np.argsort(key, kind="stable")
 
 
 def _station(properties: Mapping[str, Any], lon: float, lat: float, shared: dict | None = None) -> Station:
@@ -146,8 +175,6 @@ def _parse_table(row: Any, hours: list | None, members: Mapping[str, Any], recor
     Python object per station is made (a peak of small objects would stay in the process's heap);
     the code columns are read one at a time.
     """
-    import numpy as np
-
     n = row.n
     if not n:
         return StationTable.from_stations([], members, records=records)
@@ -390,16 +417,14 @@ class PostGISStore(StationStore):
         raise NotFound(f"no station with id {quote_value(station_id)}")
 
     def _select(self, q: StationQuery, limit: int | None, offset: int) -> Page:
+        """One statement (one snapshot and one round trip, no transaction to open and close): the
+        number of matches, and the page's records as one JSON array in id order."""
         where, params = _where(q)
-        with self._connect(snapshot=True) as connection:
-            total = connection.execute(text(f"SELECT count(*) FROM stations WHERE {where}"), params).scalar()
-            items: tuple[Station, ...] = ()
-            if offset < total and limit != 0:
-                rows = connection.execute(
-                    text(f"SELECT {_RECORD} FROM stations WHERE {where} ORDER BY id LIMIT :limit OFFSET :offset"),
-                    {**params, "limit": limit, "offset": offset})
-                items = tuple(_station(r.properties, r.lon, r.lat) for r in rows)
-        return Page(items=items, total=total, offset=offset, limit=limit)
+        with self._read() as connection:
+            row = connection.execute(text(_PAGE.format(where=where)),
+                                     {**params, "limit": limit, "offset": offset}).one()
+        items = tuple(_station(p, lon, lat) for p, lon, lat in row.items or ())
+        return Page(items=items, total=row.total, offset=offset, limit=limit)
 
     def collection_members(self) -> dict[str, Any]:
         with self._read() as connection:
@@ -468,8 +493,12 @@ class PostGISStore(StationStore):
                           progress: Callable[[int, int], None] | None = None) -> None:
         """``save_all`` of stations validated already (by ``validate_features`` with this store's
         counties): delete every row, COPY the new ones in batches of ``batch_size`` (calling
-        ``progress(written, total)`` after each), one ``replace_all`` journal entry, one commit."""
-        stations = sorted(stations, key=lambda s: s.id)
+        ``progress(written, total)`` after each), one ``replace_all`` journal entry, one commit.
+
+        The rows are written along a Hilbert curve, so that neighbours share the table's pages: a
+        county's box reads a few dozen pages rather than one page per station (the national store's
+        box p99 in the database 14 ms in id order, 7 ms this way)."""
+        stations = [stations[i] for i in hilbert_order([s.lon for s in stations], [s.lat for s in stations])]
         with self._transaction(expected_store_version) as tx:
             connection = tx.connection
             connection.execute(text("DELETE FROM stations"))
