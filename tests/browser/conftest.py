@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -188,6 +189,28 @@ def bundled_data_copy(tmp_path: Path) -> tuple[Path, Path] | None:
     shutil.copy(stations, out / "stations.geojson")
     shutil.copy(counties, out / "counties.geojson")
     return out / "stations.geojson", out / "counties.geojson"
+
+
+def make_bundled_app(tmp_path: Path, **config):
+    """The site on a copy of the bundled data (``config`` added to it); skips if the sample is not built."""
+    paths = bundled_data_copy(tmp_path)
+    if paths is None:
+        pytest.skip("geodata/stations.geojson is not built (make sample)")
+    from web import create_app
+
+    return create_app({"STATIONS_PATH": str(paths[0]), "COUNTIES_PATH": str(paths[1]), "TESTING": True,
+                       "TILE_URL": "/test-tiles/{z}/{x}/{y}.png", **config})
+
+
+def sign_in(page, base_url: str, name: str, to: str = "/manage") -> None:
+    """Sign in as staff account ``name`` (the tests' password) through the form, landing on ``to``."""
+    from staff import PASSWORD
+
+    page.goto(f"{base_url}/login?next={to}", wait_until="load")
+    page.fill("#login-username", name)
+    page.fill("#login-password", PASSWORD)
+    page.click("form.staff-form button[type=submit]")
+    page.wait_for_url(re.compile(re.escape(to) + r"(\?|$)"), timeout=WAIT_MS)
 
 
 def snap(page, path: Path, full_page: bool = False) -> None:

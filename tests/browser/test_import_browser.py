@@ -14,9 +14,9 @@ import pytest
 from openpyxl import Workbook
 
 from coord_reference import metres_apart, wgs_to_gcj
-from staff import PASSWORD, Staff, cheap_hashing, migrated_url, staff_config  # noqa: F401  (fixtures)
+from staff import Staff, cheap_hashing, migrated_url, staff_config  # noqa: F401  (fixtures)
 
-from .conftest import WAIT_MS, LiveServer, snap
+from .conftest import WAIT_MS, LiveServer, sign_in, snap
 
 DESKTOP = {"width": 1280, "height": 900}
 WGS = (116.5650, 35.4250)  # in 任城区 (370811) of the fixture counties; the answer the import must find
@@ -52,14 +52,6 @@ def workbook(path, rows) -> None:
     book.save(path)
 
 
-def sign_in(page, base_url: str, name: str) -> None:
-    page.goto(f"{base_url}/login?next=/manage/import", wait_until="load")
-    page.fill("#login-username", name)
-    page.fill("#login-password", PASSWORD)
-    page.click("form.staff-form button[type=submit]")
-    page.wait_for_url(re.compile(r".*/manage/import$"), timeout=WAIT_MS)
-
-
 def test_an_editor_uploads_a_workbook_reads_the_dry_run_confirms_and_sees_the_station(
         import_site, make_page, tmp_path, artifacts):
     app, base = import_site
@@ -70,7 +62,7 @@ def test_an_editor_uploads_a_workbook_reads_the_dry_run_confirms_and_sees_the_st
         [2, "星际驿站", "飞船", "任城区", "太白楼路1号", 116.59, 35.41, "饮水", "全天"],  # an unknown kind
     ])
     page, watch = make_page(viewport=DESKTOP)
-    sign_in(page, base, "ren")
+    sign_in(page, base, "ren", to="/manage/import")
 
     page.set_input_files("#i-file", str(path))
     page.select_option("#i-crs", "gcj02")

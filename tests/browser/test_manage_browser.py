@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from staff import PASSWORD, cheap_hashing, migrated_url, staff, staff_app, staff_config  # noqa: F401  (fixtures)
+from staff import cheap_hashing, migrated_url, staff, staff_app, staff_config  # noqa: F401  (fixtures)
 
-from .conftest import WAIT_MS, snap
+from .conftest import WAIT_MS, sign_in, snap
 
 pytestmark = pytest.mark.browser
 
@@ -28,14 +28,6 @@ def database_url(tmp_path):
 @pytest.fixture
 def app(staff_app, staff):  # the live server serves the site with its staff accounts
     return staff_app
-
-
-def sign_in(page, base_url: str, name: str) -> None:
-    page.goto(f"{base_url}/login", wait_until="load")
-    page.fill("#login-username", name)
-    page.fill("#login-password", PASSWORD)
-    page.click("form.staff-form button[type=submit]")
-    page.wait_for_url(re.compile(r"/manage(\?|$)"), timeout=WAIT_MS)
 
 
 def open_form(page, base_url: str, station_id: str) -> None:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from geographiclib.geodesic import Geodesic
 
-from .conftest import WAIT_MS, LiveServer, bundled_data_copy, open_map, snap
+from .conftest import WAIT_MS, LiveServer, make_bundled_app, open_map, snap
 from .test_map import listed, press_find_nearest, wait_results
 
 pytestmark = pytest.mark.browser
@@ -186,13 +186,7 @@ def test_a_staff_page_visited_online_is_not_kept(live_server, make_page):
 
 @pytest.fixture
 def bundled_app(tmp_path):
-    paths = bundled_data_copy(tmp_path)
-    if paths is None:
-        pytest.skip("geodata/stations.geojson is not built (make sample)")
-    from web import create_app
-
-    return create_app({"STATIONS_PATH": str(paths[0]), "COUNTIES_PATH": str(paths[1]), "TESTING": True,
-                       "TILE_URL": "/test-tiles/{z}/{x}/{y}.png", "GEOCODER": "none", "ROUTING": "none"})
+    return make_bundled_app(tmp_path, GEOCODER="none", ROUTING="none")
 
 
 # moments within the offline data's 14 days (from Wednesday 25 November): dawn, an opening minute and the

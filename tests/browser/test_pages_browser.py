@@ -6,7 +6,7 @@ from geographiclib.geodesic import Geodesic
 
 from stations.coords import gcj02_to_wgs84, wgs84_to_gcj02
 
-from .conftest import WAIT_MS, bundled_data_copy, open_map, snap
+from .conftest import WAIT_MS, make_bundled_app, open_map, snap
 
 pytestmark = pytest.mark.browser
 
@@ -47,13 +47,7 @@ def test_first_load_of_the_map_stays_under_600_kb(live_server, make_page):
 
 @pytest.fixture
 def bundled_app(tmp_path):
-    paths = bundled_data_copy(tmp_path)
-    if paths is None:
-        pytest.skip("geodata/stations.geojson is not built (make sample)")
-    from web import create_app
-
-    return create_app({"STATIONS_PATH": str(paths[0]), "COUNTIES_PATH": str(paths[1]), "TESTING": True,
-                       "TILE_URL": "/test-tiles/{z}/{x}/{y}.png"})
+    return make_bundled_app(tmp_path)
 
 
 def test_first_load_with_the_bundled_data_stays_under_600_kb(bundled_app, make_page, artifacts):
